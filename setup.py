@@ -2,7 +2,7 @@
 
 The design keeps templates/, schemas/ and dataset_card/ at the repository root, where people edit them. An
 installed wheel has no repository root, so the build copies them into ``generator/_data/``;
-``generator.resources`` looks there first and falls back to the checkout.
+``generator.common.resources`` looks there first and falls back to the checkout.
 """
 
 import shutil

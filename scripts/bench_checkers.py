@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from generator import text as textmod
-from generator.instructions import Instruction, all_types, check, compatible, compose_witness
-from generator.rng import derive_rng
+from generator.authoring import compatible, compose_witness
+from generator.common.rng import derive_rng
+from generator.core import text as textmod
+from generator.core.instructions import Instruction, all_types, check
 
 
 def _responses(count: int) -> list[str]:

@@ -21,8 +21,8 @@ import time
 
 CHILD = r"""
 import json, resource, sys, time
-from generator.pipeline import RunOptions, generate
-from generator.variants import get_variant
+from generator.generation.pipeline import RunOptions, generate
+from generator.generation.variants import get_variant
 
 n, procs, turns, variant, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 cfg = get_variant(variant).replace(turns=turns)

@@ -1,4 +1,4 @@
-"""Throughput of ``generator.runner.run`` against the local rule-based server (tests/fake_openai_server.py).
+"""Throughput of ``generator.running.runner.run`` against the local rule-based server (tests/fake_openai_server.py).
 
 Measures the client-side overhead (messages, base64 images, HTTP, fsynced appends) with an instant server, and how
 concurrency hides a fixed server latency for both history modes.
@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fake_openai_server import FakeServer
 
-from generator.chat_client import ChatClient
-from generator.rng import derive_rng
-from generator.runner import RunOptions, run
+from generator.common.rng import derive_rng
+from generator.running.client import ChatClient
+from generator.running.runner import RunOptions, run
 
 
 def make_rows(conversations: int, turns: int, images: int) -> list[dict]:

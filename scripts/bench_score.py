@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator.rng import derive_rng  # noqa: E402
+from generator.common.rng import derive_rng  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ NLTK offline
 
@@ -238,7 +238,7 @@ def build_pairs() -> list[Pair]:
     """The shared instruction types (every pair's ids must exist on both sides)."""
     from if_verifiable.ifeval.instructions_registry import INSTRUCTION_DICT
 
-    from generator.instructions import get_type
+    from generator.core.instructions import get_type
 
     for pair in PAIRS:
         get_type(pair.our_id)
@@ -285,7 +285,7 @@ def clear_caches() -> None:
 
 def run_ours(workload: list[tuple[str, list[tuple[Any, Any]]]]) -> list[list[bool]]:
     """Ours: the scorer's per-instruction call on prebuilt instructions."""
-    from generator.instructions import check
+    from generator.core.instructions import check
 
     return [[check(instruction, response, mode="strict").ok for instruction in instructions]
             for response, instructions in workload]
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, pinned: str) -> int:
-    from generator.instructions import Instruction
+    from generator.core.instructions import Instruction
 
     pairs = build_pairs()
     responses = [make_response(args.seed, i) for i in range(args.responses)]

@@ -21,8 +21,8 @@ def main() -> None:
     parser.add_argument("--mode", choices=["strict", "loose"], default="strict")
     args = parser.parse_args()
 
-    from generator.bundle import build_scoring_script
-    from generator.oracle import oracle_responses
+    from generator.authoring.oracle import oracle_responses
+    from generator.dataset.bundle import build_scoring_script
     from generator.scoring import collect_responses, load_rows
     from generator.scoring.evaluation import default_catalogue
     from generator.scoring.metrics import build_report

@@ -13,10 +13,10 @@ import argparse
 import platform
 import time
 
-from generator.rng import derive_rng
-from generator.sources import get_source, render_image
-from generator.sources.families import all_families
-from generator.sources.mix import procedural_image_spec
+from generator.common.rng import derive_rng
+from generator.generation.sources import get_source, render_image
+from generator.generation.sources.families import all_families
+from generator.generation.sources.mix import procedural_image_spec
 
 
 def bench_family(family, count: int) -> tuple[float, float, float]:

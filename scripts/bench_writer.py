@@ -59,10 +59,10 @@ def main() -> None:
     parser.add_argument("--no-validate", action="store_true")
     args = parser.parse_args()
 
-    import generator.bundle
-    from generator.writer import write_dataset
+    import generator.dataset.bundle
+    from generator.dataset.writer import write_dataset
 
-    generator.bundle.build_scoring_script = lambda: "# scorer left out of the writer benchmark\n"
+    generator.dataset.bundle.build_scoring_script = lambda: "# scorer left out of the writer benchmark\n"
 
     rng = random.Random(7)
     rows = (make_row(i, args.images, rng) for i in range(args.rows))

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from generator.rng import derive_rng
-from generator.sources import render_image
-from generator.sources.drawing import font
-from generator.sources.families import all_families
-from generator.sources.mix import procedural_image_spec
+from generator.common.rng import derive_rng
+from generator.generation.sources import render_image
+from generator.generation.sources.drawing import font
+from generator.generation.sources.families import all_families
+from generator.generation.sources.mix import procedural_image_spec
 
 DIFFICULTIES = (1, 2, 3)
 LABEL_WIDTH = 120

@@ -22,7 +22,7 @@ def local_ids(folder: Path) -> dict[str, dict[str, list[str]]]:
     """{config: {split: [conversation ids]}} read from the local shards (id column only)."""
     import pyarrow.parquet as pq
 
-    from generator.stats import dataset_files
+    from generator.dataset.layout import dataset_files
 
     return {config: {split: [i for path in sorted(paths) for i in pq.read_table(path, columns=["id"])["id"]
                              .to_pylist()] for split, paths in splits.items()}
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.endpoint:
         os.environ["HF_ENDPOINT"] = args.endpoint  # before huggingface_hub/datasets are imported
 
-    from generator.errors import UserError
-    from generator.publish import publish
+    from generator.common.errors import UserError
+    from generator.release.publish import publish
 
     try:
         plan = publish(args.folder, args.repo_id, args.version, dry_run=True, message=args.message,

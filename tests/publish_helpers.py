@@ -214,7 +214,7 @@ def make_rows(config: str, count: int, salt: str) -> list[dict[str, Any]]:
 def make_folder(root: Path, layout: Mapping[str, Mapping[str, list[dict[str, Any]]]],
                 max_rows_per_shard: int = 3) -> Path:
     """A Hub-layout folder of ``layout`` ({config: {split: rows}}), written and validated by the real writer."""
-    from generator.writer import write_dataset
+    from generator.dataset.writer import write_dataset
 
     write_dataset(root, layout, overwrite=True, quiet=True, max_rows_per_shard=max_rows_per_shard,
                   default_config=next(iter(layout)))

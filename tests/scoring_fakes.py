@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from generator.errors import UnknownInstructionError
+from generator.common.errors import UnknownInstructionError
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def write_parquet_dataset(folder, configs):
     """Write ``{config: rows}`` as a Hub-layout folder (one test split per config) that load_dataset reads."""
     import datasets
 
-    from generator.features import build_features
+    from generator.dataset.features import build_features
 
     features = build_features()
     lines = ["---", "configs:"]
@@ -108,8 +108,9 @@ def catalogue_rows(seed, chats, turns, *, add_chance=0.7, ids=None):
 
     ``ids`` restricts the instruction types (default: the whole catalogue, sorted by id).
     """
-    from generator import instructions as catalogue
-    from generator.rng import derive_rng
+    from generator.authoring import compatible
+    from generator.common.rng import derive_rng
+    from generator.core import instructions as catalogue
 
     types = sorted((t for t in catalogue.all_types() if ids is None or t.id in ids), key=lambda t: t.id)
     rows = []
@@ -122,7 +123,7 @@ def catalogue_rows(seed, chats, turns, *, add_chance=0.7, ids=None):
                 for _ in range(12):
                     itype = rng.choice(types)
                     candidate = catalogue.Instruction(itype.id, itype.sample_kwargs(rng))
-                    if catalogue.compatible([a for a, _ in active_list] + [candidate]):
+                    if compatible([a for a, _ in active_list] + [candidate]):
                         active_list.append((candidate, t))
                         break
             reference, answer_type = ANSWERS[(c + t) % len(ANSWERS)]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.answers import answer_phrase, check_answer, is_checkable, list_items
+from generator.core.answers import answer_phrase, check_answer, is_checkable, list_items
 from generator.scoring import strip_think
 
 CASES = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import atomic
+from generator.common import atomic
 
 
 def test_write_text_replaces_whole_file(tmp_path: Path) -> None:

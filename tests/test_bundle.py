@@ -11,8 +11,8 @@ import textwrap
 import pytest
 from scoring_fakes import catalogue_rows, write_parquet_dataset
 
-from generator.bundle import BundleError, _module_level_imports, build_scoring_script, collect_modules
-from generator.oracle import oracle_responses
+from generator.authoring.oracle import oracle_responses
+from generator.dataset.bundle import BundleError, _module_level_imports, build_scoring_script, collect_modules
 from generator.scoring import evaluate_rows, report_json
 
 # Runs scoring.py with the toolkit's own dependencies made unimportable, as on a machine with only datasets.
@@ -45,8 +45,8 @@ def test_script_is_deterministic_and_self_contained(script):
 
     assert str(generator.__file__).rsplit("/", 2)[0] not in script  # no local paths
     names = set(collect_modules())
-    assert {"generator.text", "generator.answers", "generator.scoring.metrics", "generator.errors"} <= names
-    assert not any(name.startswith(("generator.commands", "generator.plots", "generator.bundle")) for name in names)
+    assert {"generator.core.text", "generator.core.answers", "generator.scoring.metrics", "generator.common.errors"} <= names
+    assert not any(name.startswith(("generator.cli.commands", "generator.reports.plots", "generator.dataset.bundle")) for name in names)
 
 
 def test_module_level_import_scan():

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from test_features import make_row
 
-from generator.card import (
+from generator.dataset.card import (
     PLOT_PATH,
     check_card,
     render_card,
@@ -24,19 +24,21 @@ EXTRA = "## Configs and their knobs\n\n- **mmmt-if**: official policy\n"
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    import generator.bundle
-    from generator.writer import write_dataset
+    import generator.dataset.bundle
+    from generator.dataset.writer import write_dataset
+    from generator.generation.variants import preset_description
 
-    original = generator.bundle.build_scoring_script
-    generator.bundle.build_scoring_script = lambda: "print('scoring')\n"
+    original = generator.dataset.bundle.build_scoring_script
+    generator.dataset.bundle.build_scoring_script = lambda: "print('scoring')\n"
     try:
         out = tmp_path_factory.mktemp("c") / "mmmt-if"
         write_dataset(out, {"mmmt-if": {"test": [make_row(i, n_turns=5) for i in range(6)]},
                             "appended": {"test": [make_row(i, "appended", n_turns=5) for i in range(6)]}},
                       quiet=True, card_context={"pretty_name": "MMMT-IF synthetic", "extra": EXTRA,
-                                                "generation_args": {"seed": 7, "turns": 5}})
+                                                "generation_args": {"seed": 7, "turns": 5},
+                                                "describe": preset_description})
     finally:
-        generator.bundle.build_scoring_script = original
+        generator.dataset.bundle.build_scoring_script = original
     return out
 
 
@@ -76,8 +78,10 @@ def test_body_sections(folder, needle):
 
 
 def test_rerender_from_folder_is_identical(folder):
-    assert render_card(folder) == (folder / "README.md").read_text()
-    assert render_card_for_folder(folder) == (folder / "README.md").read_text()
+    from generator.generation.variants import preset_description
+
+    assert render_card(folder, describe=preset_description) == (folder / "README.md").read_text()
+    assert render_card_for_folder(folder, describe=preset_description) == (folder / "README.md").read_text()
 
 
 def test_version_changelog_and_repo_id(folder):
@@ -124,7 +128,7 @@ def test_every_config_shows_its_statistics_tables(folder):
 
 
 def test_config_descriptions_from_presets_recorded_configs_or_none(folder):
-    from generator.variants import get_variant
+    from generator.generation.variants import get_variant
 
     _, body = _split((folder / "README.md").read_text())
     appended = body.split("## Statistics: `appended`", 1)[1]
@@ -142,7 +146,7 @@ def test_config_descriptions_from_presets_recorded_configs_or_none(folder):
 
 
 def test_card_and_stats_command_show_the_same_numbers(folder):
-    from generator.stats import bucket_histogram, format_stats, stats_from_dir
+    from generator.dataset.stats import bucket_histogram, format_stats, stats_from_dir
 
     stats = stats_from_dir(folder)
     _, body = _split((folder / "README.md").read_text())
@@ -202,7 +206,7 @@ def test_size_category(n, label):
 def test_updates_distractors_and_conflicts_avoided_reach_the_card(folder):
     from test_features import LETTER
 
-    from generator.stats import compute_stats
+    from generator.dataset.stats import compute_stats
 
     row = make_row(1)
     new = {"id": "start:letter", "kwargs": '{"letter":"C"}', "wording": "C instead."}
@@ -233,10 +237,10 @@ def test_generated_card_counts_embedded_images_and_has_no_images_notice(folder):
 def test_unreleased_images_card_counts_bytes_not_image_meta(tmp_path, monkeypatch):
     import json
 
-    import generator.bundle
-    from generator.writer import write_dataset
+    import generator.dataset.bundle
+    from generator.dataset.writer import write_dataset
 
-    monkeypatch.setattr(generator.bundle, "build_scoring_script", lambda: "print('scoring')\n")
+    monkeypatch.setattr(generator.dataset.bundle, "build_scoring_script", lambda: "print('scoring')\n")
     rows = [make_row(i) for i in range(3)]
     for row in rows[1:]:
         row["images"] = []
@@ -257,9 +261,9 @@ def test_unreleased_images_card_counts_bytes_not_image_meta(tmp_path, monkeypatc
 
 
 def test_variants_markdown_escapes_descriptions_like_the_rest_of_the_card():
-    from generator.config import GenConfig
-    from generator.pipeline import variants_markdown
-    from generator.variants import get_variant
+    from generator.generation.config import GenConfig
+    from generator.generation.pipeline import variants_markdown
+    from generator.generation.variants import get_variant
 
     text = variants_markdown([get_variant("mmmt-if")])
     assert "'Instruction: &lt;text&gt; &lt;question&gt;'" in text

@@ -5,9 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import text as T
-from generator.instructions import Instruction, Verdict, all_types, check, official_catalogue
-from generator.rng import derive_rng
+from generator.authoring import official_catalogue
+from generator.common.rng import derive_rng
+from generator.core import text as T
+from generator.core.instructions import Instruction, Verdict, all_types, check
 
 
 def _instances() -> list[Instruction]:

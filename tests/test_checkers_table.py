@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from generator.errors import UnknownInstructionError
-from generator.instructions import Instruction, all_types, check, get_type
+from generator.common.errors import UnknownInstructionError
+from generator.core.instructions import Instruction, all_types, check, get_type
 
 # (type id, kwargs, text, expected ok)
 CASES: list[tuple[str, dict, str, bool]] = [

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.compare import compare_markdown, compare_rows, default_labels, load_report
+from generator.reports.compare import compare_markdown, compare_rows, default_labels, load_report
 
 
 def make_report(pif: float, *, n: int = 1, turns: int = 3, digest: str = "a" * 64, mode: str = "strict",
@@ -87,7 +87,7 @@ def test_default_labels(paths, labels):
     (None, "no such file"), ("{", "not JSON"), ('{"pif": 1}', "not a score report"), ("[]", "not a score report"),
 ])
 def test_load_report_rejects(tmp_path, content, message):
-    from generator.errors import UserError
+    from generator.common.errors import UserError
 
     path = tmp_path / "r.json"
     if content is not None:
@@ -98,9 +98,9 @@ def test_load_report_rejects(tmp_path, content, message):
 
 def test_cli_prints_writes_and_plots(tmp_path, monkeypatch):
     calls = []
-    fake = types.ModuleType("generator.plots")
+    fake = types.ModuleType("generator.reports.plots")
     fake.plot_reports = lambda reports, path: calls.append(([label for label, _ in reports], str(path)))
-    monkeypatch.setitem(sys.modules, "generator.plots", fake)
+    monkeypatch.setitem(sys.modules, "generator.reports.plots", fake)
     a = _write(tmp_path, "a.json", make_report(0.9, n=4))
     b = _write(tmp_path, "b.json", make_report(0.7, n=4))
     out, plot = tmp_path / "cmp.md", tmp_path / "cmp.png"
@@ -121,7 +121,7 @@ def test_cli_rejects_wrong_label_count(tmp_path, labels):
 
 
 def test_cli_with_the_real_plotter(tmp_path):
-    pytest.importorskip("generator.plots", reason="plotting module not available")
+    pytest.importorskip("generator.reports.plots", reason="plotting module not available")
     a = _write(tmp_path, "a.json", make_report(0.9, n=2))
     b = _write(tmp_path, "b.json", make_report(0.7, n=2))
     plot = tmp_path / "cmp.png"

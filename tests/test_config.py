@@ -6,16 +6,15 @@ import json
 
 import pytest
 
-from generator.config import (
+from generator.common.errors import UserError
+from generator.generation.config import (
     GenConfig,
     dump_config_file,
-    load_config_file,
     parse_int_list,
     parse_range,
     parse_splits,
 )
-from generator.errors import UserError
-from generator.variants import get_variant, list_variants
+from generator.generation.variants import get_variant, list_variants, load_config_file
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
@@ -146,7 +145,7 @@ def test_fixed_schedules_within_the_limits_are_accepted(changes) -> None:
 
 
 def test_accepted_fixed_schedule_is_placed_in_full() -> None:
-    from generator.plan import plan_schedule
+    from generator.generation.plan import plan_schedule
 
     cfg = GenConfig(schedule="fixed", instruction_turns=(1, 2, 4, 5, 7, 9))
     for index in range(3):

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from generator.features import ROW_SPEC, build_features
+from generator.dataset.features import ROW_SPEC, build_features
 
 
 def png_bytes(color: tuple[int, int, int], size: int = 16, label: str = "") -> bytes:
@@ -92,7 +92,7 @@ def _strip_leaves(tree) -> object:
 
 
 def test_json_schema_has_the_same_fields_as_the_features():
-    from generator.schema import conversation_schema
+    from generator.dataset.schema import conversation_schema
 
     schema = conversation_schema()
     from_schema = _strip_leaves(_schema_keys(schema, schema))
@@ -113,7 +113,7 @@ def test_lists_are_list_features_not_sequences(path, expected):
 def test_arrow_schema_stores_images_as_bytes_path_structs_and_carries_features():
     import pyarrow as pa
 
-    from generator.features import arrow_schema
+    from generator.dataset.features import arrow_schema
 
     schema = arrow_schema()
     image_type = schema.field("images").type.value_type
@@ -125,13 +125,13 @@ def test_arrow_schema_stores_images_as_bytes_path_structs_and_carries_features()
 
 
 def test_features_round_trip_through_yaml():
-    from generator.features import features_from_yaml, features_yaml
+    from generator.dataset.features import features_from_yaml, features_yaml
 
     assert features_from_yaml(features_yaml()) == build_features()
 
 
 def test_lazy_module_attributes():
-    import generator.features as module
+    import generator.dataset.features as module
 
     assert build_features() == module.FEATURES
     with pytest.raises(AttributeError):
@@ -139,7 +139,7 @@ def test_lazy_module_attributes():
 
 
 def test_make_row_is_valid():
-    from generator.schema import validate_row
+    from generator.dataset.schema import validate_row
 
     validate_row(make_row(1))
     validate_row(make_row(2, config="appended", n_turns=5, n_images=3))

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from generator import cli as cli_module
-from generator.errors import UnknownInstructionError, UserError
-from generator.resources import resource_dir, resource_path
-from generator.rng import derive_rng, derive_seed
+from generator.common.errors import UnknownInstructionError, UserError
+from generator.common.resources import resource_dir, resource_path
+from generator.common.rng import derive_rng, derive_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def test_key_types_are_distinguished() -> None:
 
 def test_cli_lists_every_command_and_each_module_exists() -> None:
     for name, module in cli_module.COMMANDS.items():
-        assert (ROOT / "generator" / "commands" / f"{module}.py").is_file(), name
+        assert (ROOT / "generator" / "cli" / "commands" / f"{module}.py").is_file(), name
         cmd = cli_module.cli.get_command(click.Context(cli_module.cli), name)
         assert isinstance(cmd, click.Command), name
 
@@ -110,7 +110,7 @@ def test_wheel_carries_resource_folders(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for folder in ("templates", "schemas", "dataset_card"):
         assert any(n.startswith(f"generator/_data/{folder}/") for n in names), folder
-    assert "generator/cli.py" in names
+    assert "generator/cli/__init__.py" in names
     assert not any(n.startswith("tests/") for n in names)
 
 

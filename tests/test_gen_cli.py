@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.commands.gen import resolve_configs
+from generator.cli.commands.gen import resolve_configs
 
 
 @pytest.fixture

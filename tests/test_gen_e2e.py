@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.variants import variant_names
+from generator.generation.variants import variant_names
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def _rows(folder, config, split="test"):
 
 
 def _score(rows):
-    from generator.oracle import oracle_responses
+    from generator.authoring.oracle import oracle_responses
     from generator.scoring import score_rows
 
     return score_rows(rows, list(oracle_responses(rows)))
@@ -77,7 +77,7 @@ def test_paired_configs_share_conversations(all_presets) -> None:
 
 
 def test_official_layout_and_paired_placements(all_presets) -> None:
-    from generator.instructions import official_catalogue
+    from generator.authoring import official_catalogue
 
     official = {text for text, _ in official_catalogue()}
     base, appended, end_only = (_rows(all_presets, c) for c in ("mmmt-if", "appended", "end-only"))

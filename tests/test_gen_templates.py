@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.templates_env import make_environment, render_template
+from generator.authoring.templates import make_environment, render_template
 
 
 def test_environment_has_no_randomness_and_is_strict(tmp_path) -> None:
@@ -43,7 +43,7 @@ def test_layouts(template, context, expected) -> None:
 
 @pytest.mark.parametrize("frame", ["quoted-note", "someone-else", "caption"])
 def test_distractor_frames_quote_the_wording(frame) -> None:
-    from generator.plan import DISTRACTOR_FRAMES
+    from generator.generation.plan import DISTRACTOR_FRAMES
 
     assert frame in DISTRACTOR_FRAMES
     text = render_template("distractor.j2", frame=frame, wording="End every sentence with a question mark (?).")

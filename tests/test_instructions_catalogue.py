@@ -9,19 +9,10 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from generator.instructions import (
-    Instruction,
-    all_types,
-    conflicts,
-    get_type,
-    instruction_set,
-    official_catalogue,
-    parse_official,
-    revoke_wording,
-    update_wording,
-    vocab,
-)
-from generator.rng import derive_rng
+from generator.authoring import conflicts, official_catalogue, parse_official, revoke_wording, update_wording
+from generator.authoring.wording import phrasing_count, render_wording
+from generator.common.rng import derive_rng
+from generator.core.instructions import Instruction, all_types, get_type, instruction_set, vocab
 
 # The 13 wordings of the official release, typed out independently of the catalogue module.
 OFFICIAL_TEXTS = [
@@ -77,7 +68,7 @@ def test_official_wordings_parse_in_release_form(text: str) -> None:
 @pytest.mark.parametrize("text", OFFICIAL_TEXTS)
 def test_official_style_wording_reproduces_the_release_text(text: str) -> None:
     inst = dict(official_catalogue())[text]
-    assert get_type(inst.id).wording(inst.kwargs, style="official") == text
+    assert render_wording(inst.id, inst.kwargs, style="official") == text
 
 
 def test_parse_official_rejects_other_text() -> None:
@@ -95,7 +86,7 @@ def test_official_style_round_trips_free_parameters() -> None:
         Instruction("length:words_per_sentence", {"relation": "at_most", "n": 12}),
         Instruction("number:include", {"parity": "odd", "greater_than": 11}),
     ]:
-        text = get_type(inst.id).wording(inst.kwargs, style="official")
+        text = render_wording(inst.id, inst.kwargs, style="official")
         assert parse_official(text) == inst, text
 
 
@@ -104,18 +95,18 @@ def test_every_type_has_several_phrasings_that_render() -> None:
     for kind in all_types():
         kwargs = kind.sample_kwargs(rng)
         for style in ("default", "paraphrase"):
-            count = kind.wording_count(style)
+            count = phrasing_count(kind.id, style)
             assert count >= 2, (kind.id, style)
-            texts = {kind.wording(kwargs, style=style, variant=v) for v in range(count)}
+            texts = {render_wording(kind.id, kwargs, style=style, variant=v) for v in range(count)}
             assert len(texts) == count, (kind.id, style)
             assert all(t and "{" not in t and "\n" not in t for t in texts), texts
-        assert kind.wording(kwargs, style="official")
+        assert render_wording(kind.id, kwargs, style="official")
 
 
 def test_wording_is_deterministic() -> None:
     kind = get_type("start:letter")
-    assert kind.wording({"letter": "S"}, variant=1) == kind.wording({"letter": "S"}, variant=1)
-    assert kind.wording({"letter": "S"}, variant=1) == kind.wording({"letter": "S"}, variant=1 + kind.wording_count())
+    assert render_wording(kind.id, {"letter": "S"}, variant=1) == render_wording(kind.id, {"letter": "S"}, variant=1)
+    assert render_wording(kind.id, {"letter": "S"}, variant=1) == render_wording(kind.id, {"letter": "S"}, variant=1 + phrasing_count(kind.id))
 
 
 def test_update_and_revoke_wordings() -> None:
@@ -207,7 +198,7 @@ def test_vocabularies_are_disjoint() -> None:
 
 
 def test_cli_table_and_json() -> None:
-    from generator.commands.instructions import command
+    from generator.cli.commands.instructions import command
 
     runner = CliRunner()
     result = runner.invoke(command, ["--json"])
@@ -226,7 +217,7 @@ def test_cli_table_and_json() -> None:
 def test_reference_doc_is_up_to_date() -> None:
     from pathlib import Path
 
-    from generator.commands.instructions import catalogue_markdown
+    from generator.cli.commands.instructions import catalogue_markdown
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "instructions.md"
     assert doc.read_text(encoding="utf-8") == catalogue_markdown(), "run: mmmtif instructions --markdown > docs/instructions.md"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.instructions import Instruction, check
-from generator.rng import derive_rng
+from generator.common.rng import derive_rng
+from generator.core.instructions import Instruction, check
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_score.py"
 

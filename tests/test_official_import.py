@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import official
 from generator.cli import cli
+from generator.release import official_import as official
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "official"
 CSV_PATH = REFERENCE / "mmmt_if_public_release.csv"
@@ -215,7 +215,7 @@ def test_release_pif_table_matches_an_independent_computation(
 
 
 def test_rows_follow_the_row_contract(release: official.OfficialRelease) -> None:
-    from generator.features import ROW_SPEC
+    from generator.dataset.features import ROW_SPEC
 
     rows = official.to_rows(release)
     assert len(rows) == 71
@@ -327,8 +327,8 @@ def test_imported_folder_loads_with_datasets(imported: Path) -> None:
 
 
 def test_imported_folder_validates_with_its_recorded_departures(imported: Path) -> None:
-    from generator.commands.validate import validate_dataset
-    from generator.publish import check_release_folder
+    from generator.dataset.checks import validate_dataset
+    from generator.release.publish import check_release_folder
 
     manifest = json.loads((imported / "manifest.json").read_text())
     assert manifest["departures"] == ["turn-gaps", "unreleased-images"]
@@ -340,7 +340,7 @@ def test_imported_folder_validates_with_its_recorded_departures(imported: Path) 
 
 
 def test_imported_card_counts_embedded_images_and_says_they_were_not_released(imported: Path) -> None:
-    from generator.card import render_card_for_folder
+    from generator.dataset.card import render_card_for_folder
 
     card = (imported / "README.md").read_text()
     assert "| `official` (default) | test 71 | 71 | 990 | 0 |" in card
@@ -354,7 +354,7 @@ def test_imported_card_counts_embedded_images_and_says_they_were_not_released(im
 
 @pytest.mark.parametrize("allow", [[], ["turn-gaps"], ["unreleased-images"]])
 def test_official_rows_are_refused_without_their_departures(release: official.OfficialRelease, allow) -> None:
-    from generator.errors import ValidationError
+    from generator.common.errors import ValidationError
 
     rows = official.to_rows(release)
     with pytest.raises(ValidationError):
@@ -375,7 +375,7 @@ def _keep_chats(*ids: str):
 ])
 def test_attached_images_leave_only_the_turn_gaps(tmp_path: Path, chats: tuple[str, ...],
                                                   departures: list[str]) -> None:
-    from generator.commands.validate import validate_dataset
+    from generator.dataset.checks import validate_dataset
 
     subset = _copy_csv(tmp_path, _keep_chats(*chats))
     release = official.read_official(subset)
@@ -405,7 +405,8 @@ def test_import_refuses_to_overwrite_without_flag(imported: Path) -> None:
 
 
 def test_oracle_responses_score_pif_one(imported: Path) -> None:
-    from generator.instructions import Instruction, compose_witness
+    from generator.authoring import compose_witness
+    from generator.core.instructions import Instruction
     from generator.scoring import load_rows, score_rows
 
     rows = load_rows(imported, "official", "test")

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from scoring_fakes import catalogue_rows, write_parquet_dataset
 
+from generator.authoring.oracle import oracle_responses
 from generator.cli import cli
-from generator.errors import UserError
-from generator.oracle import oracle_responses
+from generator.common.errors import UserError
 from generator.scoring import evaluate_rows, score_rows
 
 

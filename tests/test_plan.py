@@ -6,14 +6,16 @@ import itertools
 
 import pytest
 
-from generator.config import GenConfig
-from generator.plan import plan_schedule
+from generator.authoring import compatible, conflicts
+from generator.generation.config import GenConfig
+from generator.generation.plan import plan_schedule
 
 
 @pytest.fixture
 def catalogue():
     """The instruction catalogue, with the plan's and renderer's per-process caches emptied around each test."""
-    from generator import instructions, plan, render
+    from generator.core import instructions
+    from generator.generation import plan, render
 
     caches = (plan.candidate_pool, render.instruction_wording, render.event_wording, render._official_wordings)
     for cache in caches:
@@ -26,7 +28,7 @@ def catalogue():
 def _compatible(catalogue, active, memo={}) -> bool:  # noqa: B006  (a deliberate per-process memo)
     key = frozenset(a.instruction.key for a in active)
     if key not in memo:
-        memo[key] = catalogue.compatible([a.instruction.to_instruction() for a in active])
+        memo[key] = compatible([a.instruction.to_instruction() for a in active])
     return memo[key]
 
 
@@ -147,7 +149,7 @@ def test_paraphrased_style_carries_a_variant(catalogue) -> None:
     (("start:letter", {"letter": "S"}), ("end:punctuation", {"mark": "!"}), False),
 ])
 def test_distractors_must_logically_exclude_their_target(a, b, expected) -> None:
-    from generator.plan import PlannedInstruction, canonical_json, exclusive
+    from generator.generation.plan import PlannedInstruction, canonical_json, exclusive
 
     pa, pb = (PlannedInstruction(i, canonical_json(k)) for i, k in (a, b))
     assert exclusive(pa, pb) is expected
@@ -155,8 +157,8 @@ def test_distractors_must_logically_exclude_their_target(a, b, expected) -> None
 
 
 def test_distractor_plans_target_an_active_instruction(catalogue) -> None:
-    from generator.plan import plan_conversation
-    from generator.sources import get_source
+    from generator.generation.plan import plan_conversation
+    from generator.generation.sources import get_source
 
     cfg = GenConfig(name="distractors", distractor_rate=0.5, turns=8)
     source = get_source("mix")
@@ -168,14 +170,14 @@ def test_distractor_plans_target_an_active_instruction(catalogue) -> None:
                 found += 1
                 active = [a.instruction for a in turn.active]
                 assert d.target in active and d.instruction not in active
-                assert catalogue.conflicts(d.instruction.to_instruction(), d.target.to_instruction())
+                assert conflicts(d.instruction.to_instruction(), d.target.to_instruction())
     assert found >= 5
 
 
 def test_rendered_rows_follow_the_schedule_the_statistics_describe(catalogue) -> None:
-    from generator.plan import plan_conversation
-    from generator.render import render_turns
-    from generator.sources import get_source
+    from generator.generation.plan import plan_conversation
+    from generator.generation.render import render_turns
+    from generator.generation.sources import get_source
 
     cfg = GenConfig(turns=12)
     source = get_source("mix")

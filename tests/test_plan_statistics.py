@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from test_plan import catalogue  # noqa: F401  (fixture)
 
-from generator.config import GenConfig
-from generator.plan import plan_schedule
+from generator.generation.config import GenConfig
+from generator.generation.plan import plan_schedule
 
 RELEASE = Path(__file__).parent / "data" / "official" / "mmmt_if_turns.jsonl.gz"
 N_CONVERSATIONS = 500
@@ -131,7 +131,7 @@ def test_wrong_hazard_is_detected(catalogue, release) -> None:  # noqa: F811
 
 def test_categories_and_wordings_are_drawn_uniformly(catalogue, release) -> None:  # noqa: F811
     """The release draws a category uniformly among the unused ones and a wording uniformly within it."""
-    from generator.plan import candidate_pool
+    from generator.generation.plan import candidate_pool
 
     plan = _plan_summary(GenConfig().hazard, release[1])
     pool = candidate_pool("official")

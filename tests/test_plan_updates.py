@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from generator.config import GenConfig
-from generator.plan import (
+from generator.generation.config import GenConfig
+from generator.generation.plan import (
     ActiveInstruction,
     ConversationPlan,
     InstructionEvent,
@@ -25,8 +25,8 @@ def _planned(type_id: str, **kwargs) -> PlannedInstruction:
 
 
 def _row(config: GenConfig) -> dict:
-    from generator.render import render_system_prompt, render_turns
-    from generator.sources.base import QA
+    from generator.generation.render import render_system_prompt, render_turns
+    from generator.generation.sources.base import QA
 
     s, b = _planned("start:letter", letter="S"), _planned("start:letter", letter="B")
     bang = _planned("end:punctuation", mark="!")
@@ -50,7 +50,7 @@ def row() -> dict:
 
 
 def test_row_is_valid_and_messages_state_the_updates(row) -> None:
-    from generator.schema import validate_row
+    from generator.dataset.schema import validate_row
 
     validate_row(row, config="updates")
     turns = row["turns"]

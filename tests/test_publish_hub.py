@@ -79,7 +79,7 @@ def test_load_dataset_at_each_tag_returns_that_release(hub, home, released, tmp_
         got = loaded[f"{config}@{tag}"]["test"]
         assert sorted(got, key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"]), f"{config}@{tag}"
     # a downloaded release is a complete, self-consistent folder (manifest and card match its files)
-    from generator.publish import check_release_folder
+    from generator.release.publish import check_release_folder
 
     for tag, path in loaded["snapshots"].items():
         assert check_release_folder(path, "mmmt-if") == [], tag
@@ -213,7 +213,7 @@ def test_private_repository_needs_the_token(hub, home, tmp_path):
 def test_refused_before_any_request(hub, home, tmp_path, name, version, message):
     folder = make_folder(tmp_path / "mmmt-if", {"hard": {"test": make_rows("hard", 1, "r")}})
     if name:
-        from generator.manifest import refresh_manifest
+        from generator.dataset.manifest import refresh_manifest
 
         (folder / name).write_text("raise SystemExit\n")
         refresh_manifest(folder)  # a consistent folder: only the name is wrong

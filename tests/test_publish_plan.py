@@ -8,8 +8,8 @@ import shutil
 import pytest
 from publish_helpers import make_folder, make_rows
 
-from generator.errors import UserError
-from generator.publish import (
+from generator.common.errors import UserError
+from generator.release.publish import (
     PublishError,
     ReleaseFile,
     RemoteFile,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fake_openai_server import FakeServer
 
-from generator.chat_client import (
+from generator.common.errors import UserError
+from generator.running.client import (
     ChatClient,
     ChatError,
     _Retryable,
@@ -18,8 +19,7 @@ from generator.chat_client import (
     parse_completion,
     parse_retry_after,
 )
-from generator.errors import UserError
-from generator.runner import (
+from generator.running.runner import (
     RunOptions,
     build_messages,
     image_data_uri,
@@ -252,7 +252,7 @@ def test_run_options_validate(kwargs):
 
 
 def test_a_second_run_on_the_same_file_is_refused(tmp_path):
-    from generator.runner import ResponseLog
+    from generator.running.runner import ResponseLog
 
     out = tmp_path / "out.jsonl"
     holder = ResponseLog(out)

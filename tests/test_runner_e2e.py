@@ -26,8 +26,8 @@ N_CONV, N_TURNS = 2, 3
 
 def _catalogue_available() -> bool:
     try:
-        from generator.answers import answer_phrase  # noqa: F401
-        from generator.instructions import compose_witness, parse_official  # noqa: F401
+        from generator.authoring import compose_witness, parse_official  # noqa: F401
+        from generator.core.answers import answer_phrase  # noqa: F401
     except ImportError:
         return False
     return True
@@ -35,7 +35,7 @@ def _catalogue_available() -> bool:
 
 HAVE_CATALOGUE = _catalogue_available()
 if HAVE_CATALOGUE:  # use the catalogue's own ids so that reference answers can be composed
-    from generator.instructions import parse_official
+    from generator.authoring import parse_official
 
     WORDINGS = [(parse_official(w).id, dict(parse_official(w).kwargs), w) for _, _, w in WORDINGS]
 
@@ -79,13 +79,13 @@ def make_rows(system_prompt: str = "") -> list[dict]:
 def write_dataset_folder(folder: Path, rows: list[dict]) -> Path:
     """The product's writer once the catalogue it bundles exists; a bare parquet shard (same layout) before."""
     if HAVE_CATALOGUE:
-        from generator.writer import write_dataset
+        from generator.dataset.writer import write_dataset
 
         write_dataset(folder, {"default": {"test": rows}}, default_config="default", quiet=True)
         return folder
     from datasets import Dataset
 
-    from generator.features import build_features
+    from generator.dataset.features import build_features
 
     target = folder / "default"
     target.mkdir(parents=True)
@@ -163,7 +163,7 @@ def test_reference_history_uses_witnesses_and_needs_no_order(tmp_path, dataset_d
     if not HAVE_CATALOGUE:
         pytest.skip("instruction catalogue not available")
 
-    from generator.runner import reference_history
+    from generator.running.runner import reference_history
 
     with FakeServer(tmp_path / "log.jsonl") as server:
         out = tmp_path / "responses.jsonl"

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.integrations import harness
-from generator.integrations.lmms_eval import TASK_DIR
-from generator.runner import build_messages, image_data_uri
+from generator.running.integrations import harness
+from generator.running.integrations.lmms_eval import TASK_DIR
+from generator.running.runner import build_messages, image_data_uri
 
 
 def _png(shade: int) -> bytes:
@@ -91,7 +91,7 @@ _FunctionTagLoader.add_constructor("!function", lambda loader, node: ("function"
 
 
 def test_lmms_task_yaml_names_existing_functions():
-    from generator.integrations.lmms_eval import utils
+    from generator.running.integrations.lmms_eval import utils
 
     config = yaml.load((TASK_DIR / "mmmt_if.yaml").read_text(), Loader=_FunctionTagLoader)
     assert config["task"] == "mmmt_if" and config["output_type"] == "generate_until"
@@ -106,7 +106,7 @@ def test_lmms_process_docs_and_messages(monkeypatch):
     from datasets import Dataset
     from PIL import Image
 
-    from generator.integrations.lmms_eval import utils
+    from generator.running.integrations.lmms_eval import utils
 
     monkeypatch.setattr(harness, "reference_history", _witness)
     rows = _rows()
@@ -126,7 +126,7 @@ def test_lmms_process_docs_and_messages(monkeypatch):
 
 
 def test_lmms_process_results_uses_the_product_scorer(monkeypatch):
-    from generator.integrations.lmms_eval import utils
+    from generator.running.integrations.lmms_eval import utils
 
     calls = []
 
@@ -192,14 +192,14 @@ def _stub_inspect(monkeypatch) -> list:
         module = types.ModuleType(name)
         module.__dict__.update(attrs)
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.delitem(sys.modules, "generator.integrations.inspect_task", raising=False)
+    monkeypatch.delitem(sys.modules, "generator.running.integrations.inspect_task", raising=False)
     return recorded
 
 
 @pytest.mark.parametrize("history", ["model", "reference"])
 def test_inspect_solver_sends_runner_messages_turn_by_turn(monkeypatch, history):
     recorded = _stub_inspect(monkeypatch)
-    module = importlib.import_module("generator.integrations.inspect_task")
+    module = importlib.import_module("generator.running.integrations.inspect_task")
     monkeypatch.setattr(module, "fixed_history", _witness)
     rows = _rows()
     monkeypatch.setattr(module, "_load_rows", lambda dataset, config, split: rows)

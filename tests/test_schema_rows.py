@@ -8,8 +8,8 @@ import json
 import pytest
 from test_features import ENDING, LETTER, make_row
 
-from generator.errors import ValidationError
-from generator.schema import row_problems, validate_row
+from generator.common.errors import ValidationError
+from generator.dataset.schema import row_problems, validate_row
 
 
 def _drop(path):
@@ -169,7 +169,7 @@ def test_fast_path_and_jsonschema_agree_on_every_negative_case():
     """The compiled predicate must reject what jsonschema rejects (jsonschema then words the message)."""
     import jsonschema
 
-    from generator.schema import _fast_check, conversation_schema
+    from generator.dataset.schema import _fast_check, conversation_schema
 
     fast = _fast_check()
     assert fast is not None
@@ -202,7 +202,7 @@ def test_fast_path_agrees_with_jsonschema_on_every_field_and_wrong_value():
     """Exhaustive over the fields of a small row: each replaced by values of every JSON type."""
     import jsonschema
 
-    from generator.schema import _fast_check, conversation_schema
+    from generator.dataset.schema import _fast_check, conversation_schema
 
     fast = _fast_check()
     validator = jsonschema.Draft202012Validator(conversation_schema())

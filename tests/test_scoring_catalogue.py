@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scoring_fakes import full_row
 
-from generator.errors import ValidationError
-from generator.instructions import Instruction
+from generator.common.errors import ValidationError
+from generator.core.instructions import Instruction
 from generator.scoring import evaluate_rows, score_rows
 
 START_S = Instruction("start:letter", {"letter": "S"})

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from scoring_fakes import catalogue_rows, write_parquet_dataset
 
+from generator.authoring.oracle import oracle_responses
 from generator.cli import cli
-from generator.oracle import oracle_responses
 from generator.scoring import load_rows, report_json, score_rows, validate_report
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from scoring_fakes import FAKE_CATALOGUE, active, turn
 
-from generator.errors import UnknownInstructionError, UserError, ValidationError
+from generator.common.errors import UnknownInstructionError, UserError, ValidationError
 from generator.scoring import evaluate_rows, read_responses, strip_think
 
 ROWS = [{"id": "c1", "turns": [turn(1, [active("t:upper", 1)]), turn(2, [active("t:upper", 1)])]}]
@@ -132,7 +132,7 @@ def test_strip_think(text, expected, removed):
 def test_responses_schema_agrees_with_the_reader(record):
     import jsonschema
 
-    from generator.resources import resource_path
+    from generator.common.resources import resource_path
     from generator.scoring.responses import parse_response
 
     schema = json.loads(resource_path("schemas", "responses.schema.json").read_text())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scoring_fakes import FAKE_CATALOGUE, active, turn
 
-from generator.errors import UserError
-from generator.plots import plot_reports
+from generator.common.errors import UserError
+from generator.reports.plots import plot_reports
 from generator.scoring import score_rows
 
 ROWS = [{"id": "c", "turns": [turn(1, [active("t:upper", 1)]), turn(2, [active("t:upper", 1)]), turn(3)]}]

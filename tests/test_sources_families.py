@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from generator.answers import answer_phrase, check_answer, list_items
-from generator.rng import derive_rng
-from generator.sources import QA, get_source, image_meta, render_image
-from generator.sources.families import all_families, family_by_name
-from generator.sources.mix import procedural_image_spec
+from generator.common.rng import derive_rng
+from generator.core.answers import answer_phrase, check_answer, list_items
+from generator.generation.sources import QA, get_source, image_meta, render_image
+from generator.generation.sources.families import all_families, family_by_name
+from generator.generation.sources.mix import procedural_image_spec
 
 FAMILIES = all_families()
 FAMILY_IDS = [f.name for f in FAMILIES]

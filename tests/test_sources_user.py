@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from generator.answers import check_answer
-from generator.errors import UserError
-from generator.rng import derive_rng
-from generator.sources import get_source, image_meta, list_sources, parse_column_map, render_image
-from generator.sources.folder import make_qa
+from generator.common.errors import UserError
+from generator.common.rng import derive_rng
+from generator.core.answers import check_answer
+from generator.generation.sources import get_source, image_meta, list_sources, parse_column_map, render_image
+from generator.generation.sources.folder import make_qa
 
 
 def _png(path, colour, size=(32, 24)):
@@ -213,7 +213,7 @@ def test_photos_source():
 
 
 def test_photos_without_scikit_image(monkeypatch):
-    from generator.sources import photos
+    from generator.generation.sources import photos
 
     photos.data_dir.cache_clear()
     monkeypatch.setitem(sys.modules, "skimage", None)

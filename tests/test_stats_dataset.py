@@ -9,7 +9,13 @@ from click.testing import CliRunner
 from test_features import ENDING, LETTER, make_row
 
 from generator.cli import cli
-from generator.stats import StatsAccumulator, bucket_histogram, compute_stats, format_stats, stats_from_dir
+from generator.dataset.stats import (
+    StatsAccumulator,
+    bucket_histogram,
+    compute_stats,
+    format_stats,
+    stats_from_dir,
+)
 
 
 def test_values_on_known_rows():
@@ -110,11 +116,11 @@ def test_empty_config_has_zero_summaries():
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    import generator.bundle
-    from generator.writer import write_dataset
+    import generator.dataset.bundle
+    from generator.dataset.writer import write_dataset
 
-    original = generator.bundle.build_scoring_script
-    generator.bundle.build_scoring_script = lambda: "print('scoring')\n"
+    original = generator.dataset.bundle.build_scoring_script
+    generator.dataset.bundle.build_scoring_script = lambda: "print('scoring')\n"
     try:
         out = tmp_path_factory.mktemp("s") / "mmmt-if"
         result = write_dataset(out, {"mmmt-if": {"test": [make_row(i) for i in range(5)],
@@ -122,7 +128,7 @@ def written(tmp_path_factory):
                                      "appended": {"test": [make_row(i, "appended") for i in range(5)]}},
                                quiet=True, card_context={"extra_stats": {"mmmt-if": {"conflicts_avoided": 2}}})
     finally:
-        generator.bundle.build_scoring_script = original
+        generator.dataset.bundle.build_scoring_script = original
     return out, result
 
 

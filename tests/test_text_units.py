@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from generator import text as T
+from generator.core import text as T
 
 SENTENCE_CASES = [
     ("plain", "One. Two! Three?", ["One.", "Two!", "Three?"]),

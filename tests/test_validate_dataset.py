@@ -12,32 +12,32 @@ from click.testing import CliRunner
 from test_features import make_row
 
 from generator.cli import cli
-from generator.commands.validate import validate_dataset
-from generator.errors import ValidationError
-from generator.writer import write_dataset
+from generator.common.errors import ValidationError
+from generator.dataset.checks import validate_dataset
+from generator.dataset.writer import write_dataset
 
 SHARD = "mmmt-if/test-00000-of-00001.parquet"
 
 
 @pytest.fixture(autouse=True)
 def stub_scorer(monkeypatch):
-    import generator.bundle
+    import generator.dataset.bundle
 
-    monkeypatch.setattr(generator.bundle, "build_scoring_script", lambda: "print('scoring')\n")
+    monkeypatch.setattr(generator.dataset.bundle, "build_scoring_script", lambda: "print('scoring')\n")
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    import generator.bundle
+    import generator.dataset.bundle
 
-    original = generator.bundle.build_scoring_script
-    generator.bundle.build_scoring_script = lambda: "print('scoring')\n"
+    original = generator.dataset.bundle.build_scoring_script
+    generator.dataset.bundle.build_scoring_script = lambda: "print('scoring')\n"
     try:
         out = tmp_path_factory.mktemp("v") / "mmmt-if"
         write_dataset(out, {"mmmt-if": {"test": [make_row(i) for i in range(4)]},
                             "appended": {"test": [make_row(i, "appended") for i in range(4)]}}, quiet=True)
     finally:
-        generator.bundle.build_scoring_script = original
+        generator.dataset.bundle.build_scoring_script = original
     return out
 
 

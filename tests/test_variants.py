@@ -10,9 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.config import GenConfig
-from generator.errors import UserError
-from generator.variants import DEFAULT_VARIANTS, changed_knobs, get_variant, list_variants, variant_names
+from generator.common.errors import UserError
+from generator.generation.config import GenConfig
+from generator.generation.variants import (
+    DEFAULT_VARIANTS,
+    changed_knobs,
+    get_variant,
+    list_variants,
+    variant_names,
+)
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "variants.md"
 REQUIRED = ["mmmt-if", "appended", "end-only", "system", "hard", "updates", "distractors", "long"]
@@ -73,7 +79,7 @@ def test_cli_lists_presets_as_text_and_json() -> None:
 
 
 def test_show_prints_a_loadable_config(tmp_path) -> None:
-    from generator.config import load_config_file
+    from generator.generation.variants import load_config_file
 
     runner = CliRunner()
     result = runner.invoke(cli, ["variants", "--show", "updates"])

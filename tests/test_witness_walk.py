@@ -11,16 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.instructions import (
-    Instruction,
-    all_types,
-    check,
-    compatible,
-    compose_witness,
-    conflicts,
-    official_catalogue,
-)
-from generator.rng import derive_rng
+from generator.authoring import compatible, compose_witness, conflicts, official_catalogue
+from generator.common.rng import derive_rng
+from generator.core.instructions import Instruction, all_types, check
 
 
 def _drop(word: str, text: str) -> str:

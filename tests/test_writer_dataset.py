@@ -10,8 +10,9 @@ import pytest
 import yaml
 from test_features import make_row
 
-from generator.errors import UserError, ValidationError
-from generator.writer import parse_shard_name, shard_name, write_dataset
+from generator.common.errors import UserError, ValidationError
+from generator.dataset.layout import parse_shard_name, shard_name
+from generator.dataset.writer import write_dataset
 
 SCRIPT = "print('scoring')\n"
 
@@ -19,9 +20,9 @@ SCRIPT = "print('scoring')\n"
 @pytest.fixture(autouse=True)
 def stub_scorer(monkeypatch):
     """The writer's own behaviour is under test here, not the scorer bundle."""
-    import generator.bundle
+    import generator.dataset.bundle
 
-    monkeypatch.setattr(generator.bundle, "build_scoring_script", lambda: SCRIPT)
+    monkeypatch.setattr(generator.dataset.bundle, "build_scoring_script", lambda: SCRIPT)
 
 
 def _configs(n_test=7, n_val=3):
@@ -45,15 +46,15 @@ def _front_matter(folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    import generator.bundle
+    import generator.dataset.bundle
 
-    original = generator.bundle.build_scoring_script
-    generator.bundle.build_scoring_script = lambda: SCRIPT
+    original = generator.dataset.bundle.build_scoring_script
+    generator.dataset.bundle.build_scoring_script = lambda: SCRIPT
     try:
         out = tmp_path_factory.mktemp("ds") / "mmmt-if"
         result = write_dataset(out, _configs(), max_rows_per_shard=3, quiet=True, generation_args={"seed": 7})
     finally:
-        generator.bundle.build_scoring_script = original
+        generator.dataset.bundle.build_scoring_script = original
     return out, result
 
 
@@ -94,7 +95,7 @@ def test_readme_yaml_declares_configs_and_dataset_info(written):
 def test_manifest_matches_the_files(written):
     import json
 
-    from generator.manifest import check_manifest
+    from generator.dataset.manifest import check_manifest
 
     out, _ = written
     manifest = json.loads((out / "manifest.json").read_text())
@@ -161,7 +162,7 @@ def test_non_empty_folder_refused_without_overwrite(tmp_path):
     with pytest.raises(UserError, match="not empty"):
         write_dataset(out, {"mmmt-if": {"test": [make_row(2)]}}, quiet=True)
     write_dataset(out, {"mmmt-if": {"test": [make_row(2), make_row(3)]}}, quiet=True, overwrite=True)
-    from generator.manifest import load_manifest
+    from generator.dataset.manifest import load_manifest
 
     assert load_manifest(out)["configs"]["mmmt-if"]["splits"]["test"]["num_examples"] == 2
 
@@ -237,7 +238,7 @@ def test_default_config_falls_back_to_the_first(tmp_path):
 
 
 def test_empty_split_gets_one_empty_shard(tmp_path):
-    from generator.card import check_card
+    from generator.dataset.card import check_card
 
     out = write_dataset(tmp_path / "x", {"mmmt-if": {"test": [make_row(1)], "validation": []}}, quiet=True).path
     assert (out / "mmmt-if" / shard_name("validation", 0, 1)).is_file()
@@ -247,7 +248,7 @@ def test_empty_split_gets_one_empty_shard(tmp_path):
 def test_missing_scorer_module_is_skipped(tmp_path, monkeypatch):
     import sys
 
-    monkeypatch.setitem(sys.modules, "generator.bundle", None)
+    monkeypatch.setitem(sys.modules, "generator.dataset.bundle", None)
     result = write_dataset(tmp_path / "x", {"mmmt-if": {"test": [make_row(1)]}}, quiet=True)
     assert not result.scoring_script and not (result.path / "scoring.py").exists()
 

@@ -11,14 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.common.atomic import check_distinct_paths, check_output_path
 from generator.scoring.metrics import build_report, details_records
-from generator.scoring.report import (
-    check_distinct_paths,
-    check_output_path,
-    format_summary,
-    write_details,
-    write_report,
-)
+from generator.scoring.report import format_summary, write_details, write_report
 from generator.scoring.responses import Response, collect_responses, read_responses
 from generator.scoring.turns import TurnSpec, prepare_turns
 from generator.scoring.verdicts import ResponseResult, check_mode, evaluate
@@ -27,8 +22,8 @@ Progress = Callable[[Iterable, int], Iterable]
 
 
 def default_catalogue() -> Any:
-    """The instruction catalogue (``generator.instructions``): ``Instruction``, ``get_type`` and ``check``."""
-    return importlib.import_module("generator.instructions")
+    """The instruction catalogue (``generator.core.instructions``): ``Instruction``, ``get_type`` and ``check``."""
+    return importlib.import_module("generator.core.instructions")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from generator.errors import UserError
+from generator.common.errors import UserError
 
 COLUMNS = ["id", "turns"]
 BATCH_SIZE = 256  # rows converted to Python per call; one at a time is several times slower

@@ -8,11 +8,11 @@ is for ``mmmtif``; the standalone script skips the check without it).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
-from generator import atomic
-from generator.errors import UserError, ValidationError
+from generator.common.atomic import atomic_write_text
+from generator.common.errors import ValidationError
 
 
 def report_json(report: dict) -> str:
@@ -20,37 +20,9 @@ def report_json(report: dict) -> str:
     return json.dumps(report, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def check_output_path(path: str | Path) -> Path:
-    """Refuse an output path whose folder is missing or that is a folder, before any work is done."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError("output folder does not exist", where=str(folder))
-    if path.is_dir():
-        raise UserError("output path is a folder", where=str(path))
-    return path
-
-
-def check_distinct_paths(paths: Mapping[str, str | Path | None]) -> None:
-    """Refuse two roles on one file (``--out`` equal to ``--responses`` would replace the answers by the report)."""
-    seen: dict[Path, str] = {}
-    for role, path in paths.items():
-        if path is None:
-            continue
-        resolved = Path(path).resolve()
-        if resolved in seen:
-            raise UserError(f"{role} and {seen[resolved]} name the same file", where=str(path))
-        seen[resolved] = role
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    atomic.write_text(check_output_path(path), text)
-
-
 def load_report_schema() -> dict:
     """The report schema shipped in ``schemas/report.schema.json``."""
-    from generator.resources import resource_path
+    from generator.common.resources import resource_path
 
     return json.loads(resource_path("schemas", "report.schema.json").read_text(encoding="utf-8"))
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import UserError, ValidationError
+from generator.common.errors import UserError, ValidationError
 
 
 @dataclass(frozen=True)

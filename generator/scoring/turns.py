@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.answers import CHECKABLE_TYPES, check_answer, is_checkable
-from generator.errors import UnknownInstructionError, ValidationError
+from generator.common.errors import UnknownInstructionError, ValidationError
+from generator.core.answers import CHECKABLE_TYPES, check_answer, is_checkable
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ActiveInstruction:
     group: str
     given_at: int
     kwargs: dict
-    instruction: Any  # generator.instructions.Instruction
+    instruction: Any  # generator.core.instructions.Instruction
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.answers import check_answer
-from generator.errors import UserError, ValidationError
+from generator.common.errors import UserError, ValidationError
+from generator.core.answers import check_answer
 from generator.scoring.responses import Response
 from generator.scoring.think import strip_think
 from generator.scoring.turns import TurnSpec

@@ -1,0 +1,117 @@
+"""The ``mmmtif`` command group and the ``mmmtif-gen`` shortcut.
+
+Commands live in ``generator/cli/commands/<name>.py`` (each exports ``command``) and are imported only when invoked,
+so ``mmmtif --help`` and light commands do not pay for importing ``datasets``. User mistakes
+(:class:`generator.common.errors.UserError`) become one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+from typing import NoReturn
+
+import click
+
+from generator import __version__
+from generator.common.errors import UserError
+
+# command name -> module under generator.cli.commands (each defines ``command``)
+COMMANDS: dict[str, str] = {
+    "gen": "gen",
+    "validate": "validate",
+    "stats": "stats",
+    "score": "score",
+    "oracle": "oracle",
+    "compare": "compare",
+    "run": "run",
+    "publish": "publish",
+    "import-official": "import_official",
+    "instructions": "instructions",
+    "sources": "sources",
+    "variants": "variants",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"generator.cli.commands.{module_name}")
+        return module.command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _fail(ctx, _usage_message(exc), 2)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        # Subcommands parse their options inside this call, so their usage errors (unknown option, bad number)
+        # arrive here too and are printed like any other user mistake.
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            _fail(ctx, str(exc), exc.exit_code)
+        except click.UsageError as exc:
+            _fail(ctx, _usage_message(exc), 2)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """click's usage error as one line, naming the command whose ``--help`` explains it."""
+    message = " ".join(exc.format_message().split())
+    command = exc.ctx.command_path if exc.ctx is not None else "mmmtif"
+    return f"{message} (see '{command} --help')"
+
+
+def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
+    click.echo(f"mmmtif: error: {message}", err=True)
+    ctx.exit(code)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mmmt-if")
+def cli() -> None:
+    """Generate, validate, publish and score MMMT-IF-style benchmarks."""
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM (``timeout``, ``kill``, a scheduler ending a job) into ``SystemExit`` in this process.
+
+    Writers clean up their temporary files when an exception unwinds through them; the default SIGTERM action
+    would kill the process before they could. Forked workers inherit the handler and simply exit, as the default
+    action would make them.
+    """
+    main_pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != main_pid:
+            os._exit(128 + signum)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main() -> None:
+    """Entry point of ``mmmtif``."""
+    _exit_cleanly_on_sigterm()
+    cli(prog_name="mmmtif")
+
+
+def gen_main() -> None:
+    """Entry point of ``mmmtif-gen`` (the same as ``mmmtif gen``)."""
+    _exit_cleanly_on_sigterm()
+    sys.argv[1:1] = ["gen"]
+    cli(prog_name="mmmtif")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

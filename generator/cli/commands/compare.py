@@ -1,0 +1,42 @@
+"""``mmmtif compare``: several score reports side by side, as a markdown table and one plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.common.atomic import write_text
+from generator.common.errors import UserError
+
+
+@click.command("compare")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--labels", default=None, help="Comma-separated column labels, one per report (default: file names).")
+@click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False),
+              help="Also write the markdown table here (e.g. compare.md).")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
+              help="Draw PIF by turn and by number of active instructions, one line per report (e.g. compare.png).")
+def command(reports: tuple[str, ...], labels: str | None, out_path: str | None, plot_path: str | None) -> None:
+    """Compare report.json files written by `mmmtif score` (one column per report)."""
+    from generator.reports.compare import compare_markdown, default_labels, load_report
+
+    if labels is None:
+        names = default_labels(reports)
+    else:
+        names = [name.strip() for name in labels.split(",")]
+        if len(names) != len(reports) or not all(names):
+            raise UserError(f"give one non-empty label per report ({len(reports)}), got {len(names)}",
+                            where="--labels")
+    loaded = [(name, load_report(path)) for name, path in zip(names, reports, strict=True)]
+    text = compare_markdown(loaded)
+    click.echo(text, nl=False)
+    if out_path:
+        write_text(Path(out_path), text)
+    if plot_path:
+        try:
+            from generator.reports.plots import plot_reports
+        except ImportError as exc:
+            raise UserError(f"plotting is not available in this installation ({exc})", where="--plot") from None
+        Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+        plot_reports(loaded, plot_path)

@@ -1,0 +1,36 @@
+"""``mmmtif validate DIR``: re-check a dataset folder (see :mod:`generator.dataset.checks`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.common.errors import UserError, ValidationError
+from generator.dataset.checks import validate_dataset
+
+
+@click.command("validate")
+@click.argument("dataset_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-images", is_flag=True, help="Skip decoding every image (faster).")
+@click.option("--max-errors", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Stop after this many problems.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def command(dataset_dir: Path, no_images: bool, max_errors: int, quiet: bool) -> None:
+    """Check a dataset folder: rows, card, manifest hashes and images. Exits non-zero on any problem."""
+    if not dataset_dir.is_dir():
+        raise UserError("dataset folder not found", where=str(dataset_dir))
+    problems = validate_dataset(dataset_dir, quiet=quiet, decode_images=not no_images, max_problems=max_errors)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise ValidationError(f"{len(problems)} problem(s) found", where=str(dataset_dir))
+    from generator.dataset.manifest import load_manifest
+
+    manifest = load_manifest(dataset_dir)
+    summary = ", ".join(f"{config}: " + "/".join(f"{split} {info['num_examples']}" for split, info in
+                                                 cinfo["splits"].items())
+                        for config, cinfo in manifest["configs"].items())
+    departures = manifest.get("departures") or []
+    declared = f"; declared departures: {', '.join(departures)}" if departures else ""
+    click.echo(f"ok: {dataset_dir} ({summary}{declared})")

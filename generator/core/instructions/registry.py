@@ -1,0 +1,112 @@
+"""The catalogue of instruction types, keyed by id (``group:name``), and validated instructions.
+
+Types register themselves when their class is defined (:class:`~generator.core.instructions.base.InstructionType`);
+this module imports every module of the ``types`` package once, found by listing the package, so adding a type is
+writing its class in a module there. :class:`Instruction` validates its parameters against the registry.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.common.errors import UnknownInstructionError
+from generator.core.instructions.base import REGISTRY, InstructionType, canonical_json
+
+TYPES_PACKAGE = "generator.core.instructions.types"
+_OFFICIAL_ORDER = (
+    "length:sentences",
+    "number:include",
+    "start:letter",
+    "end:punctuation",
+    "length:words_per_sentence",
+    "keyword:include",
+)
+SETS = ("official", "extended", "all")
+
+
+@functools.cache
+def _load_types() -> dict[str, InstructionType]:
+    """Import every module of the types package (each class registers itself) and return the registry."""
+    package = importlib.import_module(TYPES_PACKAGE)
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{TYPES_PACKAGE}.{info.name}")
+    missing = [type_id for type_id in _OFFICIAL_ORDER if type_id not in REGISTRY]
+    if missing:
+        raise RuntimeError(f"the official instruction types are not all defined: {missing}")
+    return REGISTRY
+
+
+def get_type(type_id: str) -> InstructionType:
+    """The instruction type with this id; unknown ids raise :class:`UnknownInstructionError`."""
+    try:
+        return _load_types()[type_id]
+    except (KeyError, TypeError):
+        raise UnknownInstructionError(f"unknown instruction id {type_id!r}") from None
+
+
+def all_types() -> list[InstructionType]:
+    """Every instruction type: the six official categories first, then the extended set sorted by id."""
+    registry = _load_types()
+    official = [registry[i] for i in _OFFICIAL_ORDER]
+    extended = sorted((t for t in registry.values() if not t.official), key=lambda t: t.id)
+    return official + extended
+
+
+def instruction_set(name: str) -> list[InstructionType]:
+    """The types of a named set: ``official`` (the six categories), ``extended`` (the others) or ``all``."""
+    types = all_types()
+    if name == "all":
+        return types
+    if name == "official":
+        return [t for t in types if t.official]
+    if name == "extended":
+        return [t for t in types if not t.official]
+    raise ValueError(f"unknown instruction set {name!r} (choose from {', '.join(SETS)})")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """An instruction type id plus its parameters; validated on construction and hashable."""
+
+    id: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kwargs, Mapping):
+            raise ValueError(f"{self.id}: kwargs must be a mapping, got {type(self.kwargs).__name__}")
+        clean = get_type(self.id).validate(dict(self.kwargs))
+        object.__setattr__(self, "kwargs", clean)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.kwargs_json))
+
+    @property
+    def kwargs_json(self) -> str:
+        """The parameters as canonical JSON (``sort_keys``, separators ``(",", ":")``)."""
+        return canonical_json(dict(self.kwargs))
+
+    @classmethod
+    def from_json(cls, id: str, kwargs_json: str | None) -> Instruction:
+        """Build from an id and a JSON object string (``""`` or None mean no parameters)."""
+        if kwargs_json in (None, ""):
+            data: Any = {}
+        else:
+            try:
+                data = json.loads(kwargs_json)
+            except ValueError as exc:
+                raise ValueError(f"{id}: kwargs is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{id}: kwargs must be a JSON object, got {kwargs_json!r}")
+        return cls(id, data)
+
+    def __repr__(self) -> str:
+        return f"Instruction({self.id!r}, {self.kwargs_json})"
+
+

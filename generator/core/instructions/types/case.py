@@ -1,0 +1,80 @@
+"""Case instructions: all lower case, all capitals, a number of words in capitals."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from generator.core import text as textmod
+from generator.core.instructions import vocab
+from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions.requirements import Requirements
+from generator.core.instructions.types.length import RELATION, compare, relation_text
+
+
+class Lowercase(InstructionType):
+    id = "case:lowercase"
+    description = "No upper-case letter anywhere in the response (any script with case)."
+
+    def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
+        if text.lower() == text:
+            return Verdict(True, "no capital letter")
+        for index, char in enumerate(text):
+            if char.lower() != char:
+                return Verdict(False, f"capital {char!r} at character {index}")
+        return Verdict(False, "capital letter")  # pragma: no cover
+
+    def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
+        req.case = "lower"
+
+
+class Uppercase(InstructionType):
+    id = "case:uppercase"
+    description = "No lower-case letter anywhere in the response (the text equals its upper-case form)."
+
+    def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
+        if text.upper() == text:
+            return Verdict(True, "no lower-case letter")
+        for index, char in enumerate(text):
+            if char.upper() != char:
+                return Verdict(False, f"lower-case {char!r} at character {index}")
+        return Verdict(False, "lower-case letter")  # pragma: no cover
+
+    def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
+        req.case = "upper"
+
+
+def capital_words(text: str) -> int:
+    """Words with at least two letters, all of them upper case (``NASA``, ``IMAGE1``; not ``I`` or ``Image1``)."""
+    count = 0
+    for word in textmod.words(text):
+        # isupper(): every cased character is upper case and there is at least one; caseless letters (CJK)
+        # neither make nor break a capital word.
+        if word.isupper() and (
+            (len(word) >= 2 and word.isalpha()) or sum(1 for c in word if c.isalpha()) >= 2
+        ):
+            count += 1
+    return count
+
+
+class CapitalWords(InstructionType):
+    id = "case:capital_words"
+    description = "At least / at most n words written in capitals (words with two or more letters, all upper case)."
+    params = (RELATION, ParamSpec("n", "int", "the bound", minimum=0, maximum=50))
+
+    def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
+        relation = rng.choice(["at_most", "at_least"])
+        return {"relation": relation, "n": rng.randint(1, 3) if relation == "at_least" else rng.randint(0, 3)}
+
+    def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
+        count = capital_words(text)
+        ok = compare(count, kwargs["relation"], kwargs["n"])
+        return Verdict(ok, f"{count} words in capitals, need {relation_text(kwargs['relation'])} {kwargs['n']}")
+
+    def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
+        if kwargs["relation"] == "at_least":
+            words = vocab.CAPITAL_WORDS
+            req.tokens.extend(words[i % len(words)] for i in range(kwargs["n"]))
+        else:
+            req.capital_max = kwargs["n"]

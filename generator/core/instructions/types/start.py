@@ -1,0 +1,62 @@
+"""Start instructions: every sentence starts with a letter (official) and the response starts with a phrase."""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from generator.core import text as textmod
+from generator.core.instructions import vocab
+from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions.requirements import Requirements
+
+
+class StartLetter(InstructionType):
+    id = "start:letter"
+    description = (
+        "Every sentence starts with the letter: the first letter or digit of each sentence (after quotes, "
+        "brackets, emphasis and list markers) equals it, case-insensitively and ignoring accents. A response "
+        "without any sentence fails."
+    )
+    params = (ParamSpec("letter", "letter", "the required first letter"),)
+    official = True
+
+    def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
+        return {"letter": rng.choice([c for c in string.ascii_uppercase if c not in "QXZ"])}
+
+    def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
+        units = textmod.sentences(text)
+        if not units:
+            return Verdict(False, "no sentence")
+        want = textmod.normalize_letter(kwargs["letter"])
+        for index, sentence in enumerate(units, 1):
+            first = textmod.first_letter(sentence)
+            if first is None or textmod.normalize_letter(first) != want:
+                return Verdict(False, f"sentence {index} starts with {first!r}, not {kwargs['letter']!r}")
+        return Verdict(True, f"all {len(units)} sentences start with {kwargs['letter']!r}")
+
+    def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
+        req.letter = kwargs["letter"]
+
+
+class StartPhrase(InstructionType):
+    id = "start:phrase"
+    description = (
+        "The response begins with the phrase (case-insensitive, whitespace collapsed, leading whitespace ignored)."
+    )
+    params = (ParamSpec("phrase", "phrase", "the opening words"),)
+
+    def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
+        return {"phrase": rng.choice(vocab.START_PHRASES)}
+
+    def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
+        want = textmod.fold(kwargs["phrase"])
+        got = textmod.fold(text.lstrip()[: len(kwargs["phrase"]) * 4 + 64])
+        if got.startswith(want):
+            return Verdict(True, "starts with the phrase")
+        return Verdict(False, f"starts with {got[: len(want)]!r}")
+
+    def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
+        req.start_phrase = kwargs["phrase"]

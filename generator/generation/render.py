@@ -1,0 +1,150 @@
+"""Turn a plan into a dataset row: message text through the Jinja templates, images through the source.
+
+Rendering makes no choices: everything random was decided by the plan, so rendering the same plan under two
+configs that differ only in placement gives the same conversation with the instructions in different places.
+The row layout is the contract in ``generator.dataset.features``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from generator.authoring.templates import render_template
+from generator.authoring.wording import phrasing_count, render_wording
+from generator.generation.config import GenConfig
+from generator.generation.plan import (
+    ConversationPlan,
+    InstructionEvent,
+    PlannedInstruction,
+    TurnPlan,
+    canonical_json,
+)
+
+
+@lru_cache(maxsize=1)
+def _official_wordings() -> dict[tuple[str, str], str]:
+    from generator.authoring import official_catalogue
+
+    return {(inst.id, canonical_json(dict(inst.kwargs))): text for text, inst in official_catalogue()}
+
+
+@lru_cache(maxsize=8192)
+def instruction_wording(planned: PlannedInstruction) -> str:
+    """The text of an instruction as given to the model (without the "Instruction: " prefix).
+
+    Style "official" uses the release's verbatim wording when the instruction is one of its 13, else the
+    catalogue's official-style wording; "paraphrased" asks the catalogue for the planned paraphrase.
+    """
+    from generator.core.instructions import get_type
+
+    kwargs = json.loads(planned.kwargs)
+    kind = get_type(planned.id)
+    if planned.style == "official":
+        text = _official_wordings().get(planned.key)
+        if text is not None:
+            return text
+    style = _catalogue_style(planned.style)
+    count = max(1, phrasing_count(kind.id, style))
+    return render_wording(kind.id, kind.validate(dict(kwargs)), style=style, variant=planned.variant % count)
+
+
+@lru_cache(maxsize=8192)
+def event_wording(event: InstructionEvent) -> str:
+    """What the user says at the turn of an event: the instruction, its replacement, or its withdrawal."""
+    from generator import authoring as cat
+
+    if event.action == "add":
+        return instruction_wording(event.instruction)
+    if event.action == "replace":
+        assert event.replaces is not None
+        return cat.update_wording(event.replaces.to_instruction(), event.instruction.to_instruction())
+    if event.action == "revoke":
+        return cat.revoke_wording(event.instruction.to_instruction())
+    raise ValueError(f"unknown instruction event {event.action!r}")
+
+
+def _catalogue_style(style: str) -> str:
+    """The catalogue's name for a wording style knob."""
+    return {"paraphrased": "paraphrase"}.get(style, style)
+
+
+def _instruction_fields(planned: PlannedInstruction) -> dict[str, str]:
+    return {"id": planned.id, "kwargs": planned.kwargs, "wording": instruction_wording(planned)}
+
+
+def render_prompt(cfg: GenConfig, plan: ConversationPlan, turn: TurnPlan) -> str:
+    """The full user message of one turn under the config's placement knobs."""
+    in_prompt = cfg.placement != "system"
+    new = [event_wording(e) for e in turn.events] if in_prompt else []
+    distractor = ""
+    if turn.distractors:
+        d = turn.distractors[0]
+        distractor = render_template("distractor.j2", frame=d.frame, wording=instruction_wording(d.instruction))
+    reminder = ""
+    if cfg.reminder_every > 0 and turn.active and (turn.turn - 1) % cfg.reminder_every == 0:
+        reminder = render_template("appended_block.j2",
+                                   active=[instruction_wording(a.instruction) for a in turn.active])
+    layout = "end_only_turn.j2" if cfg.placement == "end-only" else "user_turn.j2"
+    return render_template(layout, question=turn.qa.question, new=new, distractor=distractor, reminder=reminder)
+
+
+def render_turns(cfg: GenConfig, plan: ConversationPlan) -> list[dict[str, Any]]:
+    """The ``turns`` column of a row (no images: cheap enough for plan-level checks)."""
+    turns = []
+    for turn in plan.turns:
+        qa = turn.qa
+        turns.append({
+            "turn": turn.turn,
+            "question": qa.question,
+            "prompt": render_prompt(cfg, plan, turn),
+            "new_instructions": [
+                {"id": e.instruction.id, "kwargs": e.instruction.kwargs, "wording": event_wording(e),
+                 "action": e.action}
+                for e in turn.events
+            ],
+            "active_instructions": [
+                {**_instruction_fields(a.instruction), "given_at": a.given_at} for a in turn.active
+            ],
+            "distractors": [_instruction_fields(d.instruction) for d in turn.distractors],
+            "reference_answer": qa.reference_answer or "",
+            "answer_type": qa.answer_type,
+            "image_indices": list(qa.image_indices),
+        })
+    return turns
+
+
+def render_system_prompt(cfg: GenConfig, plan: ConversationPlan) -> str:
+    if cfg.placement != "system":
+        return ""
+    return render_template("system_prompt.j2", instructions=[instruction_wording(p) for p in plan.system])
+
+
+def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with_images: bool = True
+               ) -> dict[str, Any]:
+    """One dataset row per the contract; images are rendered (encoded bytes) unless ``with_images`` is False."""
+    from generator.generation.sources import image_meta, render_image
+
+    images = []
+    metas = []
+    for position, spec in enumerate(plan.images):
+        meta = image_meta(spec)
+        metas.append({"name": f"Image{position + 1}", "source": str(meta.get("source", "")),
+                      "license": str(meta.get("license", "")), "attribution": str(meta.get("attribution", "")),
+                      "spec": canonical_json(spec)})
+        if with_images:
+            data, _format = render_image(spec)
+            images.append({"bytes": data, "path": None})
+    return {
+        "id": plan.id,
+        "config": cfg.name,
+        "source": source_name,
+        "system_prompt": render_system_prompt(cfg, plan),
+        "images": images,
+        "image_meta": metas,
+        "turns": render_turns(cfg, plan),
+    }
+
+
+__all__ = ["event_wording", "instruction_wording", "render_prompt", "render_row", "render_turns"]

@@ -1,6 +1,0 @@
-"""lmms-eval task files for MMMT-IF (per-turn mode). ``python -m generator.integrations.lmms_eval`` prints the
-folder to pass as ``--include_path``."""
-
-from pathlib import Path
-
-TASK_DIR = Path(__file__).resolve().parent

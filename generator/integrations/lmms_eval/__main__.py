@@ -1,5 +1,0 @@
-"""Print the folder holding the lmms-eval task files (for ``--include_path``)."""
-
-from generator.integrations.lmms_eval import TASK_DIR
-
-print(TASK_DIR)

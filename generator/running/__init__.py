@@ -1,0 +1,1 @@
+"""Getting responses from models: the OpenAI-compatible client, the resumable runner and harness integrations."""

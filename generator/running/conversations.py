@@ -1,0 +1,48 @@
+"""Load the conversations to run (a local folder or a Hub repo), images kept as the encoded bytes they are stored as.
+
+The model is sent the images exactly as stored, so they are never decoded and re-encoded here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from generator.common.errors import UserError
+
+
+def load_conversations(dataset: str, config: str | None, split: str | None, *, quiet: bool = False) -> Any:
+    """The split as a ``datasets.Dataset`` with images left as encoded bytes (sent as they are stored)."""
+    import datasets
+    from datasets import Image, List
+
+    if dataset.startswith((".", "/", "~")) and not Path(dataset).expanduser().exists():
+        raise UserError("no such folder (write one with `mmmtif-gen`)", where=dataset)
+    if quiet:
+        datasets.disable_progress_bars()
+    try:
+        loaded = datasets.load_dataset(dataset, config, split=split)
+    except ValueError as exc:
+        raise UserError(f"cannot load the dataset: {' '.join(str(exc).split())[:300]}", where=dataset) from None
+    except (FileNotFoundError, datasets.exceptions.DatasetNotFoundError) as exc:
+        raise UserError(f"no dataset here ({exc.__class__.__name__})", where=dataset) from None
+    if isinstance(loaded, datasets.DatasetDict):
+        if "test" in loaded:
+            loaded = loaded["test"]
+        elif len(loaded) == 1:
+            loaded = next(iter(loaded.values()))
+        else:
+            raise UserError(f"choose a split with --split: {', '.join(loaded)}", where=dataset)
+    for column in ("id", "turns"):
+        if column not in loaded.column_names:
+            raise UserError(f"the dataset has no {column!r} column; is this an mmmt-if dataset?", where=dataset)
+    if "images" in loaded.column_names:
+        # An internal step, not worth a progress bar of its own.
+        enabled = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()
+        try:
+            loaded = loaded.cast_column("images", List(Image(decode=False)))
+        finally:
+            if enabled:
+                datasets.enable_progress_bars()
+    return loaded

@@ -1,0 +1,553 @@
+"""Get responses from a model through an OpenAI-compatible chat API: messages, scheduling, resumable output.
+
+How the chat history is built decides what is measured, so both ways are explicit:
+
+* ``model`` history feeds the model's own earlier answers back (those of sample 0). A conversation's turns must
+  then run in order, while different conversations run concurrently.
+* ``reference`` history fixes every earlier assistant message to the oracle witness of that turn (a text that
+  obeys the active instructions and contains the reference answer). Each turn is then independent of the model's
+  earlier mistakes, and all turns can run in parallel.
+
+Samples above 0 (for PIF-N-K) see the same history as sample 0 of their turn.
+
+The output is one JSON line per (id, turn, sample). Each finished response is appended as one complete line,
+flushed and fsynced, so a killed run loses nothing and duplicates nothing; a truncated last line is dropped on
+resume. At completion the file is rewritten sorted by (id, turn, sample) atomically, so an interrupted and resumed
+run yields the same file as an uninterrupted one whenever the server is deterministic.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import heapq
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.common import atomic
+from generator.common.errors import UserError
+from generator.common.rng import derive_seed
+from generator.running.client import ChatClient, ChatError, ChatResult
+
+HISTORY_MODES = ("model", "reference")
+#: Refusals tied to one request (too long, malformed for this model): recordable as an empty answer. Others (bad
+#: key, unknown model) would fail every request alike, so they always stop the run.
+RECORDABLE_STATUS = frozenset({400, 413, 422})
+RECORD_KEYS = ("id", "turn", "sample", "response", "model", "history", "conversation_sha256", "usage",
+               "finish_reason", "latency_s")
+
+Key = tuple[str, int, int]
+
+_IMAGE_MIME = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# images and messages
+
+
+def _sniff_mime(data: bytes) -> str | None:
+    for magic, mime in _IMAGE_MIME:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _reencode_png(data: bytes) -> bytes:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        return _pil_to_bytes(img)[0]
+
+
+def _pil_to_bytes(img: Any) -> tuple[bytes, str]:
+    """Encode a PIL image: JPEG stays JPEG (photos), everything else becomes PNG (lossless)."""
+    import io
+
+    buffer = io.BytesIO()
+    if getattr(img, "format", None) == "JPEG" and img.mode in ("RGB", "L"):
+        img.save(buffer, format="JPEG", quality=95)
+        return buffer.getvalue(), "image/jpeg"
+    if img.mode not in ("RGB", "RGBA", "L", "LA", "P", "1"):
+        img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    img.save(buffer, format="PNG")
+    return buffer.getvalue(), "image/png"
+
+
+def image_data_uri(image: Any) -> str:
+    """A ``data:`` URI for a dataset image: a ``{"bytes", "path"}`` dict, raw bytes, a PIL image or a path.
+
+    Bytes in a format chat APIs accept (PNG, JPEG, GIF, WebP) are passed through untouched, which is both faster
+    and byte-stable; anything else is re-encoded as PNG.
+    """
+    data: bytes | None = None
+    if isinstance(image, dict):
+        data = image.get("bytes")
+        if data is None and image.get("path"):
+            data = Path(image["path"]).read_bytes()
+        if data is None:
+            raise ValueError("image has neither bytes nor a path")
+    elif isinstance(image, (bytes, bytearray)):
+        data = bytes(image)
+    elif isinstance(image, (str, Path)):
+        data = Path(image).read_bytes()
+    if data is not None:
+        mime = _sniff_mime(data)
+        if mime is None:
+            data, mime = _reencode_png(data), "image/png"
+    else:
+        data, mime = _pil_to_bytes(image)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def build_messages(row: dict[str, Any], turn_index: int, history: Sequence[str],
+                   image_uris: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """OpenAI chat messages for the turn at position ``turn_index`` (0-based) of a conversation row.
+
+    ``history`` holds the assistant answers of the earlier turns (at least ``turn_index`` of them). The system
+    prompt, if any, comes first; the images go into the first user message, before its text, as ``image_url``
+    parts; later user messages are text only. Every user message is the turn's rendered ``prompt``.
+    """
+    turns = row["turns"]
+    if not 0 <= turn_index < len(turns):
+        raise IndexError(f"conversation {row.get('id')!r} has no turn at position {turn_index}")
+    if len(history) < turn_index:
+        raise ValueError(f"need {turn_index} earlier answers, got {len(history)}")
+    if image_uris is None:
+        image_uris = [image_data_uri(img) for img in (row.get("images") or [])]
+    messages: list[dict[str, Any]] = []
+    system_prompt = row.get("system_prompt") or ""
+    if system_prompt:
+        messages.append({"role": "system", "content": system_prompt})
+    for position in range(turn_index + 1):
+        prompt = turns[position]["prompt"]
+        if position == 0 and image_uris:
+            content: Any = [{"type": "image_url", "image_url": {"url": uri}} for uri in image_uris]
+            content.append({"type": "text", "text": prompt})
+        else:
+            content = prompt
+        messages.append({"role": "user", "content": content})
+        if position < turn_index:
+            messages.append({"role": "assistant", "content": history[position]})
+    return messages
+
+
+def reference_history(row: dict[str, Any]) -> list[str]:
+    """The oracle witness of every turn: obeys that turn's active instructions and states the reference answer."""
+    from generator.authoring import compose_witness
+    from generator.core.answers import answer_phrase
+    from generator.core.instructions import Instruction
+
+    answers = []
+    for turn in row["turns"]:
+        active = [Instruction(item["id"], json.loads(item["kwargs"] or "{}"))
+                  for item in (turn.get("active_instructions") or [])]
+        reference = turn.get("reference_answer") or ""
+        phrase = answer_phrase(reference, turn.get("answer_type") or "") if reference else None
+        try:
+            answers.append(compose_witness(active, phrase))
+        except Exception as exc:
+            raise UserError(f"cannot compose the reference answer: {exc}",
+                            where=f"conversation {row.get('id')}: turn {turn.get('turn')}") from exc
+    return answers
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the output file
+
+
+def format_record(record: dict[str, Any]) -> str:
+    """One output line (without newline), keys in the documented order, then any extra keys."""
+    ordered = {key: record[key] for key in RECORD_KEYS if key in record}
+    ordered.update({key: value for key, value in record.items() if key not in ordered})
+    return json.dumps(ordered, ensure_ascii=False)
+
+
+def record_key(record: dict[str, Any], *, where: str = "") -> Key:
+    try:
+        return str(record["id"]), int(record["turn"]), int(record.get("sample", 0))
+    except (KeyError, TypeError, ValueError):
+        raise UserError("a response line needs id, turn and sample", where=where) from None
+
+
+@dataclass
+class ExistingOutput:
+    """What an earlier (possibly killed) run left in the output file."""
+
+    records: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    dropped_partial_line: bool = False
+
+
+def read_existing(path: Path, *, repair: bool = True) -> ExistingOutput:
+    """Parse the output file; a last line without newline was cut by a kill and is removed (when ``repair``)."""
+    result = ExistingOutput()
+    if not path.exists():
+        return result
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        data = data[:cut]
+        result.dropped_partial_line = True
+        if repair:
+            with open(path, "r+b") as handle:
+                handle.truncate(cut)
+                handle.flush()
+                os.fsync(handle.fileno())
+    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise UserError("not a JSON line; fix or remove it before resuming", where=where) from None
+        if not isinstance(record, dict):
+            raise UserError("not a JSON object", where=where)
+        result.records.setdefault(record_key(record, where=where), record)
+    return result
+
+
+class ResponseLog:
+    """Appends one complete line per response: write, flush and fsync under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (held for the whole run)
+        self._claim()
+
+    def _claim(self) -> None:
+        """Refuse a second run appending to the same file at the same time (it would duplicate work)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no advisory locks
+            return
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._handle.close()
+            raise UserError("another run is writing this file; wait for it or choose another --out",
+                            where=str(self.path)) from None
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = format_record(record) + "\n"
+        with self._lock:
+            self._handle.write(line)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            self._handle.close()
+
+
+def sort_output(path: Path) -> int:
+    """Rewrite the file sorted by (id, turn, sample), first occurrence of a key kept; atomic. Returns lines."""
+    existing = read_existing(path)
+    lines = [format_record(existing.records[key]) for key in sorted(existing.records)]
+    atomic.write_text(path, "".join(line + "\n" for line in lines), fsync=True)
+    return len(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the run loop
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to ask the model, and how."""
+
+    model: str
+    history: str = "model"
+    samples: int = 1
+    temperature: float | None = None
+    max_tokens: int | None = None
+    concurrency: int = 4
+    seed: int | None = None
+    extra_body: dict[str, Any] | None = None
+    sort: bool = True
+    record_errors: bool = False
+
+    def __post_init__(self) -> None:
+        if self.history not in HISTORY_MODES:
+            raise UserError(f"history must be one of {', '.join(HISTORY_MODES)}, got {self.history!r}")
+        if self.samples < 1:
+            raise UserError("samples must be at least 1")
+        if self.concurrency < 1:
+            raise UserError("concurrency must be at least 1")
+
+
+@dataclass
+class RunSummary:
+    """Counts of one invocation (resumed responses are counted apart from new ones)."""
+
+    total: int = 0
+    already_done: int = 0
+    completed: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dropped_partial_line: bool = False
+    recorded_errors: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Conversation:
+    index: int
+    id: str
+    turn_numbers: list[int]
+    digest: str  # of the system prompt and every prompt: what the model is asked, whatever --limit says
+
+
+def conversation_digest(system_prompt: str, turns: Sequence[dict[str, Any]]) -> str:
+    """SHA-256 of what a conversation asks (system prompt, then each turn's number and prompt).
+
+    Stored on every response line, so that resuming into a file made from another dataset, seed or config (the
+    ids repeat across them) is refused instead of silently keeping answers to other questions.
+    """
+    digest = hashlib.sha256(system_prompt.encode("utf-8"))
+    for turn in turns:
+        digest.update(f"\x1e{int(turn['turn'])}\x1f".encode())
+        digest.update(str(turn.get("prompt") or "").encode("utf-8"))
+    return digest.hexdigest()
+
+
+class _PreparedCache:
+    """Image URIs and reference answers per conversation, kept for the few conversations in flight."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], reference_fn: Callable[[dict[str, Any]], list[str]] | None,
+                 capacity: int) -> None:
+        self._rows = rows
+        self._reference_fn = reference_fn
+        self._capacity = max(4, capacity)
+        self._items: OrderedDict[int, tuple[dict[str, Any], list[str], list[str] | None]] = OrderedDict()
+
+    def get(self, index: int) -> tuple[dict[str, Any], list[str], list[str] | None]:
+        if index in self._items:
+            self._items.move_to_end(index)
+            return self._items[index]
+        row = self._rows[index]
+        uris = [image_data_uri(img) for img in (row.get("images") or [])]
+        reference = self._reference_fn(row) if self._reference_fn is not None else None
+        self._items[index] = (row, uris, reference)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+        return self._items[index]
+
+
+def _conversations(rows: Sequence[dict[str, Any]], limit: int | None) -> list[_Conversation]:
+    count = len(rows) if limit is None else min(limit, len(rows))
+    result = []
+    seen: set[str] = set()
+    ids = rows["id"] if hasattr(rows, "column_names") else None  # a datasets.Dataset: read columns cheaply
+    turn_lists = rows["turns"] if ids is not None else None
+    systems = rows["system_prompt"] if ids is not None and "system_prompt" in rows.column_names else None
+    for index in range(count):
+        if ids is not None:
+            conv_id, turns = str(ids[index]), turn_lists[index]
+            system = str(systems[index] or "") if systems is not None else ""
+        else:
+            conv_id, turns = str(rows[index]["id"]), rows[index]["turns"]
+            system = str(rows[index].get("system_prompt") or "")
+        if conv_id in seen:
+            raise UserError(f"conversation id {conv_id!r} appears twice in the dataset")
+        seen.add(conv_id)
+        numbers = [int(turn["turn"]) for turn in turns]
+        if len(set(numbers)) != len(numbers):
+            raise UserError("turn numbers repeat", where=f"conversation {conv_id}")
+        result.append(_Conversation(index=index, id=conv_id, turn_numbers=numbers,
+                                    digest=conversation_digest(system, turns)))
+    return result
+
+
+def _check_resumable(existing: ExistingOutput, conversations: Sequence[_Conversation], options: RunOptions,
+                     out: Path) -> None:
+    """Refuse to resume into a file whose lines answer other questions, another model, history or sample count.
+
+    Lines written before these fields existed carry none of them and are accepted as they are.
+    """
+    digests = {conv.id: conv.digest for conv in conversations}
+    for key, record in existing.records.items():
+        where = f"{out} ({key[0]} turn {key[1]} sample {key[2]})"
+        if record.get("model") not in (None, options.model):
+            raise UserError(f"holds responses of model {record.get('model')!r}, not {options.model!r}; "
+                            "use another output file", where=where)
+        if record.get("history") not in (None, options.history):
+            raise UserError(f"was made with --history {record['history']}, not {options.history}; "
+                            "use another output file", where=where)
+        if key[2] >= options.samples:
+            raise UserError(f"holds sample {key[2]}, more than --samples {options.samples} asks for; "
+                            "use the same --samples or another output file", where=where)
+        stored, current = record.get("conversation_sha256"), digests.get(key[0])
+        if stored is not None and current is not None and stored != current:
+            raise UserError("answers a different conversation with the same id (another dataset, seed or "
+                            "config); use another output file", where=where)
+
+
+def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path, options: RunOptions, *,
+        limit: int | None = None, quiet: bool = False,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
+        reference_fn: Callable[[dict[str, Any]], list[str]] = reference_history) -> RunSummary:
+    """Ask the model every (conversation, turn, sample) not yet in ``out_path`` and append the answers.
+
+    ``rows`` is any indexable sequence of dataset rows (a ``datasets.Dataset`` or a list of dicts);
+    ``reference_fn`` gives the fixed assistant answers of a row for ``reference`` history. Raises
+    :class:`UserError` when requests fail for good; whatever finished is kept, and the same call resumes.
+    """
+    from generator.common.progress import progress
+
+    out = Path(out_path)
+    conversations = _conversations(rows, limit)
+    log = ResponseLog(out)  # claims the file before reading what an earlier run left
+    try:
+        existing = read_existing(out)
+    except BaseException:
+        log.close()
+        raise
+    try:
+        _check_resumable(existing, conversations, options, out)
+    except BaseException:
+        log.close()
+        raise
+    done: set[Key] = set(existing.records)
+    answers: dict[Key, str] = {key: str(rec.get("response", "")) for key, rec in existing.records.items()}
+
+    summary = RunSummary(dropped_partial_line=existing.dropped_partial_line)
+    summary.total = sum(len(c.turn_numbers) for c in conversations) * options.samples
+    summary.already_done = sum(
+        1 for c in conversations for t in c.turn_numbers for s in range(options.samples) if (c.id, t, s) in done)
+
+    # frontier[i] = number of leading turns of conversation i whose sample-0 answer exists
+    def frontier(conv: _Conversation) -> int:
+        count = 0
+        for number in conv.turn_numbers:
+            if (conv.id, number, 0) not in done:
+                break
+            count += 1
+        return count
+
+    ready: list[tuple[int, int, int]] = []  # heap of (conversation position, turn position, sample)
+    queued: set[tuple[int, int, int]] = set()
+
+    def push_ready(conv_pos: int) -> None:
+        conv = conversations[conv_pos]
+        reach = len(conv.turn_numbers) if options.history == "reference" else min(
+            len(conv.turn_numbers), frontier(conv) + 1)
+        for turn_pos in range(reach):
+            for sample in range(options.samples):
+                item = (conv_pos, turn_pos, sample)
+                if item in queued or (conv.id, conv.turn_numbers[turn_pos], sample) in done:
+                    continue
+                queued.add(item)
+                heapq.heappush(ready, item)
+
+    for conv_pos in range(len(conversations)):
+        push_ready(conv_pos)
+
+    cache = _PreparedCache(rows, reference_fn if options.history == "reference" else None,
+                           capacity=2 * options.concurrency + 4)
+
+    def messages_for(conv_pos: int, turn_pos: int) -> list[dict[str, Any]]:
+        conv = conversations[conv_pos]
+        row, uris, reference = cache.get(conv.index)
+        if reference is not None:
+            history = reference[:turn_pos]
+        else:
+            history = [answers[(conv.id, number, 0)] for number in conv.turn_numbers[:turn_pos]]
+        return build_messages(row, turn_pos, history, uris)
+
+    def call(conv_id: str, turn: int, sample: int, messages: list[dict[str, Any]]) -> ChatResult:
+        seed = None if options.seed is None else derive_seed(options.seed, conv_id, turn, sample) % (2 ** 31)
+        return client.complete(messages, model=options.model, key=f"{conv_id}\x1f{turn}\x1f{sample}",
+                               temperature=options.temperature, max_tokens=options.max_tokens, seed=seed,
+                               extra=options.extra_body)
+
+    bar = progress(total=summary.total, desc=f"{options.model}", unit="resp", quiet=quiet)
+    bar.n = bar.initial = summary.already_done
+    bar.refresh()
+    stop = False
+    in_flight: dict[Future, tuple[int, int, int]] = {}
+    executor = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="mmmtif-run")
+    try:
+        while ready or in_flight:
+            while ready and not stop and len(in_flight) < options.concurrency:
+                conv_pos, turn_pos, sample = heapq.heappop(ready)
+                conv = conversations[conv_pos]
+                number = conv.turn_numbers[turn_pos]
+                messages = messages_for(conv_pos, turn_pos)
+                future = executor.submit(call, conv.id, number, sample, messages)
+                in_flight[future] = (conv_pos, turn_pos, sample)
+            if not in_flight:
+                break
+            finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: in_flight[f]):
+                conv_pos, turn_pos, sample = in_flight.pop(future)
+                conv = conversations[conv_pos]
+                number = conv.turn_numbers[turn_pos]
+                try:
+                    result = future.result()
+                except ChatError as exc:
+                    if exc.retryable or not options.record_errors or exc.status not in RECORDABLE_STATUS:
+                        summary.failed += 1
+                        summary.errors.append(f"{conv.id} turn {number} sample {sample}: {exc}")
+                        stop = True
+                        continue
+                    # A refusal no retry can change (e.g. the context is too long): an empty answer, marked.
+                    summary.recorded_errors += 1
+                    result = ChatResult(text="", finish_reason="error", usage={}, latency_s=0.0)
+                    error_text: str | None = str(exc)
+                else:
+                    error_text = None
+                record = {"id": conv.id, "turn": number, "sample": sample, "response": result.text,
+                          "model": options.model, "history": options.history,
+                          "conversation_sha256": conv.digest, "usage": result.usage,
+                          "finish_reason": result.finish_reason, "latency_s": result.latency_s}
+                if error_text is not None:
+                    record["error"] = error_text
+                log.append(record)
+                key = (conv.id, number, sample)
+                done.add(key)
+                answers[key] = result.text
+                summary.completed += 1
+                summary.prompt_tokens += int(result.usage.get("prompt_tokens", 0))
+                summary.completion_tokens += int(result.usage.get("completion_tokens", 0))
+                bar.update(1)
+                bar.set_postfix_str(f"tok {summary.prompt_tokens}+{summary.completion_tokens}", refresh=False)
+                if on_record is not None:
+                    on_record(record)
+                if sample == 0 and options.history == "model":
+                    push_ready(conv_pos)
+    except BaseException:
+        # Interrupted: do not wait for requests in flight (their answers would be lost anyway).
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        executor.shutdown(wait=True)
+        if options.sort and not summary.failed:
+            sort_output(out)
+    finally:
+        bar.close()
+        log.close()
+
+    if summary.failed:
+        shown = "; ".join(summary.errors[:3])
+        raise UserError(f"{summary.failed} request(s) failed ({shown}); {summary.already_done + summary.completed} "
+                        f"of {summary.total} responses are saved in {out}: run the same command again to resume")
+    return summary
