@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,66 +12,16 @@ from hypothesis import strategies as st
 
 from generator.authoring import compatible, compose_witness, conflicts, official_catalogue
 from generator.common.rng import derive_rng
-from generator.core.instructions import Instruction, all_types, check
-
-
-def _drop(word: str, text: str) -> str:
-    return re.sub(r"(?i)(?<![^\W_])" + r"\s+".join(map(re.escape, word.split())) + r"(?![^\W_])", "xx", text)
-
-
-def _break_sentence_count(kw: dict, text: str) -> str:
-    if kw["relation"] == "at_least":
-        return ""
-    return text + "\n\n" + " ".join(["Extra."] * (kw["n"] + 1))
-
-
-def _break_words_per_sentence(kw: dict, text: str) -> str:
-    if kw["relation"] == "at_most":
-        return text + "\n\n" + " ".join(["word"] * (kw["n"] + 1)) + "."
-    return text + "\n\nShort." if kw["n"] > 1 else ""
-
-
-def _break_frequency(kw: dict, text: str) -> str:
-    if kw["relation"] == "at_most":
-        return text + (" " + kw["word"]) * (kw["n"] + 1)
-    return _drop(kw["word"], text) if kw["n"] > 0 else text + (" " + kw["word"])
-
-
-# type id -> function(kwargs, witness) returning a text that breaks that instruction.
-PERTURB: dict[str, Callable[[dict, str], str]] = {
-    "length:sentences": _break_sentence_count,
-    "length:words_per_sentence": _break_words_per_sentence,
-    "length:words": lambda kw, t: t + " word" * (kw["n"] + 1) if kw["relation"] == "at_most" else "",
-    "number:include": lambda kw, t: re.sub(r"[0-9]", "", t),
-    "start:letter": lambda kw, t: t + ("\n\nZed starts wrong." if kw["letter"].upper() != "Z" else "\n\nAn error."),
-    "end:punctuation": lambda kw, t: t + ("\n\nWrong end?" if kw["mark"] == "." else "\n\nWrong end."),
-    "keyword:include": lambda kw, t: _drop(kw["word"], t),
-    "keyword:frequency": _break_frequency,
-    "keyword:forbidden": lambda kw, t: t + " " + kw["words"][0],
-    "start:phrase": lambda kw, t: "Well. " + t,
-    "end:phrase": lambda kw, t: t + " Bye.",
-    "case:lowercase": lambda kw, t: t + " X",
-    "case:uppercase": lambda kw, t: t + " x",
-    "case:capital_words": lambda kw, t: t.lower() if kw["relation"] == "at_least" else t + " NASA" * (kw["n"] + 1),
-    "punctuation:no_commas": lambda kw, t: t + ",",
-    "format:bullet_list": lambda kw, t: t + "\n- extra item",
-    "format:numbered_list": lambda kw, t: t + "\n9. extra item",
-    "format:json": lambda kw, t: t + " trailing",
-    "format:quoted": lambda kw, t: t + " tail",
-    "format:title": lambda kw, t: t.replace("<<", "(("),
-    "format:paragraphs": lambda kw, t: t + "\n\nExtra paragraph.",
-    "format:highlights": lambda kw, t: t.replace("*", ""),
-    "format:sections": lambda kw, t: t + f"\n{kw['marker']} 99\nmore text.",
-    "format:headings": lambda kw, t: re.sub(r"(?m)^#+ ", "", t),
-    "content:postscript": lambda kw, t: re.sub(r"(?i)p\.\s?(?:p\.\s?)*s\.", "note", t),
-    "content:placeholders": lambda kw, t: t.replace("[", "("),
-    "content:image_names": lambda kw, t: re.sub(r"(?i)image\s?[0-9]+", "picture", t),
-    "content:quotation": lambda kw, t: re.sub("[\"“”]", "'", t),
-}
+from generator.core.instructions import Instruction, InstructionType, all_types, check, get_type
 
 
 def test_every_type_has_a_perturbation() -> None:
-    assert set(PERTURB) == {t.id for t in all_types()}
+    for kind in all_types():
+        assert type(kind).perturb is not InstructionType.perturb, kind.id
+
+
+def _perturb(inst: Instruction, text: str) -> str:
+    return get_type(inst.id).perturb(dict(inst.kwargs), text)
 
 
 def _samples(per_type: int) -> dict[str, list[Instruction]]:
@@ -139,7 +88,7 @@ def test_random_compatible_sets_have_witnesses_and_perturbations_fail(index: int
     answer = ANSWERS[index % len(ANSWERS)]
     text = _assert_witness(active, answer)
     for inst in active:
-        broken = PERTURB[inst.id](dict(inst.kwargs), text)
+        broken = _perturb(inst, text)
         verdict = check(inst, broken)
         assert not verdict.ok, (inst, broken)
 

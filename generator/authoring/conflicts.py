@@ -1,8 +1,8 @@
 """Conflict rules between instructions, evaluated in both directions.
 
 Two instructions conflict when no response can satisfy both, or when the witness composer cannot build one that
-does (so every set the generator produces is provably satisfiable). Rules are declared per pair of type ids with
-a predicate on both parameter sets; :func:`conflicts` evaluates the rule for (a, b) and for (b, a), so a rule
+does (so every set the generator produces is provably satisfiable). Each instruction type declares its rules on
+its class (``conflicts``: other type id -> a predicate on both parameter sets and a reason); :func:`conflicts` evaluates the rule for (a, b) and for (b, a), so a rule
 declared in one direction is enough and the relation is symmetric by construction. Two instructions of the same
 type always conflict: each type is one category, at most one instruction per category is active (as in the
 official release, where the six categories are mutually exclusive).
@@ -13,115 +13,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from generator.core import text as textmod
-from generator.core.instructions.registry import Instruction
+from generator.core.instructions.registry import Instruction, all_types, get_type
 
 Kw = Mapping[str, Any]
 Predicate = Callable[[Kw, Kw], bool]
 
 
-def _always(a: Kw, b: Kw) -> bool:
-    return True
+def _collect_rules() -> dict[tuple[str, str], tuple[Predicate, str]]:
+    """(type a, type b) -> (predicate on (a.kwargs, b.kwargs), reason), from the rules the types declare.
+
+    A rule naming an unknown type, or a pair declared on both sides, is a mistake in the catalogue and fails
+    loudly here rather than being silently ignored.
+    """
+    found: dict[tuple[str, str], tuple[Predicate, str]] = {}
+    for kind in all_types():
+        for other, rule in kind.conflicts.items():
+            get_type(other)  # raises UnknownInstructionError for a typo
+            if (other, kind.id) in found:
+                raise ValueError(f"conflict between {kind.id} and {other} is declared on both types")
+            found[(kind.id, other)] = (rule.predicate, rule.reason)
+    return found
 
 
-def _letter_mismatch(letter: str, phrase: str) -> bool:
-    first = textmod.first_letter(phrase)
-    return first is None or textmod.normalize_letter(first) != textmod.normalize_letter(letter)
-
-
-def _phrase_words(phrase: str) -> int:
-    return textmod.word_count(phrase)
-
-
-def _at_most(kw: Kw) -> int | None:
-    return kw["n"] if kw["relation"] in ("at_most", "exactly") else None
-
-
-def _keyword_excess(kw_word: str, limit: int | None, phrase: str) -> bool:
-    return limit is not None and textmod.phrase_count(phrase, kw_word) > limit
-
-
-def _forbidden_in(words: Iterable[str], phrase: str) -> bool:
-    return any(textmod.phrase_count(phrase, w) for w in words)
-
-
-def _ends_with_other_mark(mark: str, phrase: str) -> bool:
-    return textmod.end_mark(phrase) != mark
-
-
-def _start_phrase_mark(mark: str, phrase: str) -> bool:
-    last = textmod.end_mark(phrase)
-    return last in ".!?" and last != mark
-
-
-_JSON_INCOMPATIBLE = (
-    "start:letter", "end:punctuation", "length:words_per_sentence", "start:phrase", "end:phrase",
-    "format:bullet_list", "format:numbered_list", "format:quoted", "content:postscript", "format:sections",
-    "format:headings",
-)
-
-# (type a, type b) -> (predicate on (a.kwargs, b.kwargs), explanation)
-RULES: dict[tuple[str, str], tuple[Predicate, str]] = {
-    ("case:lowercase", "case:uppercase"): (_always, "opposite cases"),
-    ("case:lowercase", "case:capital_words"): (
-        lambda a, b: b["relation"] == "at_least" and b["n"] > 0, "capital words in a lower-case text"),
-    ("case:uppercase", "case:capital_words"): (
-        lambda a, b: b["relation"] == "at_most", "an upper-case text is all capital words"),
-    ("start:letter", "start:phrase"): (
-        lambda a, b: _letter_mismatch(a["letter"], b["phrase"]), "the phrase starts with another letter"),
-    ("start:letter", "format:sections"): (
-        lambda a, b: _letter_mismatch(a["letter"], b["marker"]), "section openers start with another letter"),
-    ("end:punctuation", "end:phrase"): (
-        lambda a, b: _ends_with_other_mark(a["mark"], b["phrase"]), "the closing phrase ends with another mark"),
-    ("end:punctuation", "start:phrase"): (
-        lambda a, b: _start_phrase_mark(a["mark"], b["phrase"]), "the opening phrase ends with another mark"),
-    ("format:quoted", "start:phrase"): (_always, "the response must open with a quote"),
-    ("format:quoted", "end:phrase"): (_always, "the response must close with a quote"),
-    ("format:json", "format:paragraphs"): (lambda a, b: b["n"] != 1, "JSON is one paragraph"),
-    ("length:words_per_sentence", "start:phrase"): (
-        lambda a, b: a["relation"] == "at_most" and _phrase_words(b["phrase"]) > a["n"], "opening phrase too long"),
-    ("length:words_per_sentence", "end:phrase"): (
-        lambda a, b: a["relation"] == "at_most" and _phrase_words(b["phrase"]) > a["n"], "closing phrase too long"),
-    ("length:words_per_sentence", "length:words"): (
-        lambda a, b: a["relation"] == "at_least" and b["relation"] == "at_most" and a["n"] + 10 > b["n"],
-        "one sentence exceeds the word budget"),
-    ("length:sentences", "length:words"): (
-        lambda a, b: a["relation"] != "at_most" and b["relation"] == "at_most" and 3 * a["n"] + 10 > b["n"],
-        "the sentences exceed the word budget"),
-    ("length:sentences", "format:bullet_list"): (
-        lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"], "each bullet item is a sentence"),
-    ("length:sentences", "format:numbered_list"): (
-        lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"], "each numbered item is a sentence"),
-    ("length:sentences", "format:paragraphs"): (
-        lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"], "each paragraph has a sentence"),
-    ("length:sentences", "format:sections"): (
-        lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"], "each section has a sentence"),
-    ("length:sentences", "format:headings"): (
-        lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"], "each heading is a sentence"),
-    ("keyword:include", "keyword:forbidden"): (
-        lambda a, b: _forbidden_in(b["words"], a["word"]), "the keyword is forbidden"),
-    ("keyword:frequency", "keyword:forbidden"): (
-        lambda a, b: a["relation"] != "at_most" and a["n"] > 0 and _forbidden_in(b["words"], a["word"]),
-        "the keyword is forbidden"),
-    ("keyword:include", "keyword:frequency"): (
-        lambda a, b: textmod.fold(a["word"]) == textmod.fold(b["word"])
-        and _at_most(b) is not None and a["min_count"] > b["n"],
-        "the same word is required more often than allowed"),
-    ("keyword:forbidden", "start:phrase"): (
-        lambda a, b: _forbidden_in(a["words"], b["phrase"]), "the opening phrase uses a forbidden word"),
-    ("keyword:forbidden", "end:phrase"): (
-        lambda a, b: _forbidden_in(a["words"], b["phrase"]), "the closing phrase uses a forbidden word"),
-    ("keyword:forbidden", "format:sections"): (
-        lambda a, b: _forbidden_in(a["words"], b["marker"]), "the section marker is forbidden"),
-    ("keyword:frequency", "start:phrase"): (
-        lambda a, b: _keyword_excess(a["word"], _at_most(a), b["phrase"]), "the phrase repeats the word"),
-    ("keyword:frequency", "end:phrase"): (
-        lambda a, b: _keyword_excess(a["word"], _at_most(a), b["phrase"]), "the phrase repeats the word"),
-    ("punctuation:no_commas", "start:phrase"): (lambda a, b: "," in b["phrase"], "the phrase has a comma"),
-    ("punctuation:no_commas", "end:phrase"): (lambda a, b: "," in b["phrase"], "the phrase has a comma"),
-}
-for _other in _JSON_INCOMPATIBLE:
-    RULES[("format:json", _other)] = (_always, "a JSON response has no free-form text layout")
+RULES: dict[tuple[str, str], tuple[Predicate, str]] = _collect_rules()
 
 
 def conflict_reason(a: Instruction, b: Instruction) -> str | None:

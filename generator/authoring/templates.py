@@ -49,9 +49,15 @@ def get_template(name: str, folder: str | None = None) -> Any:
     return _cached_environment(folder).get_template(name)
 
 
+@lru_cache(maxsize=4096)
+def compile_string(source: str) -> Any:
+    """Compile a template held in a string (instruction wordings) in the same environment as the files."""
+    return _cached_environment(None).from_string(source)
+
+
 def render_template(name: str, **context: Any) -> str:
     """Render ``templates/<name>`` with ``context``; surrounding whitespace is stripped."""
     return get_template(name).render(**context).strip()
 
 
-__all__ = ["get_template", "make_environment", "render_template"]
+__all__ = ["compile_string", "get_template", "make_environment", "render_template"]

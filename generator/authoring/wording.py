@@ -1,7 +1,7 @@
-"""Rendering instruction wordings from the Jinja templates in ``templates/instructions/<style>/``.
+"""Rendering instruction wordings from the Jinja templates in ``templates/instructions/<group>.<name>.j2``.
 
-Each template file holds several phrasings of one instruction type, separated by a line with three dashes;
-``variant`` picks one (modulo their number). Styles: ``default`` and ``paraphrase`` (natural phrasings),
+Each type's file holds all its wordings: a comment line ``{# style: NAME #}`` opens a style, and within a style
+the phrasings are separated by a line with three dashes; ``variant`` picks one (modulo their number). Styles: ``default`` and ``paraphrase`` (natural phrasings),
 ``official`` (the MMMT-IF release's wording, verbatim for its 13 parameter sets; types without an official
 wording fall back to ``default``), ``rule`` (an imperative clause used inside update and revoke messages) and
 ``update`` (type-specific "instead of" messages). Rendering is deterministic: the Jinja ``random`` filter and
@@ -25,31 +25,37 @@ _MARK_NAMES = {"?": "question mark", "!": "exclamation mark", ".": "period"}
 _NUMBER_WORDS = {1: "once", 2: "twice"}
 
 
-@functools.lru_cache(maxsize=1)
-def _environment():
-    import jinja2
+_STYLE_LINE = re.compile(r"^\{# style: ([a-z_]+) #\}[ \t]*\n", re.MULTILINE)
 
-    env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False, trim_blocks=True
-    )
-    env.filters.pop("random", None)
-    env.globals.pop("lipsum", None)
-    env.globals.pop("range", None)
-    return env
+
+@functools.cache
+def _sources(type_id: str) -> dict[str, tuple[str, ...]]:
+    """The phrasings of one type, by style, read from ``templates/instructions/<group>.<name>.j2``."""
+    from generator.common.resources import resource_dir
+
+    group, name = type_id.split(":", 1)
+    path = resource_dir("templates") / "instructions" / f"{group}.{name}.j2"
+    if not path.is_file():
+        return {}
+    source = _COMMENT.sub("", path.read_text(encoding="utf-8"), count=1)
+    pieces = _STYLE_LINE.split(source)
+    found: dict[str, tuple[str, ...]] = {}
+    for style, body in zip(pieces[1::2], pieces[2::2], strict=True):
+        if style in found:
+            raise ValueError(f"{path.name}: style {style!r} appears twice")
+        blocks = [block.strip("\n") for block in _SEPARATOR.split(body)]
+        found[style] = tuple(block for block in blocks if block.strip())
+    return found
 
 
 @functools.cache
 def _phrasings(type_id: str, style: str) -> tuple[Any, ...] | None:
-    from generator.common.resources import resource_dir
+    from generator.authoring.templates import compile_string
 
-    group, name = type_id.split(":", 1)
-    path = resource_dir("templates") / "instructions" / style / f"{group}.{name}.j2"
-    if not path.is_file():
+    blocks = _sources(type_id).get(style)
+    if blocks is None:
         return None
-    source = _COMMENT.sub("", path.read_text(encoding="utf-8"), count=1)
-    blocks = [block.strip("\n") for block in _SEPARATOR.split(source)]
-    env = _environment()
-    return tuple(env.from_string(block) for block in blocks if block.strip())
+    return tuple(compile_string(block) for block in blocks)
 
 
 def phrasing_count(type_id: str, style: str = "default") -> int:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from generator.core.instructions.requirements import Requirements
 
-__all__ = ["REGISTRY", "InstructionType", "ParamSpec", "Verdict", "canonical_json"]
+__all__ = ["REGISTRY", "Conflict", "Example", "InstructionType", "ParamSpec", "Verdict", "canonical_json", "remove_phrase"]
 
 
 def canonical_json(value: Any) -> str:
@@ -33,6 +34,29 @@ class Verdict:
 
     def __bool__(self) -> bool:
         return self.ok
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A declared conflict with another type: ``predicate(own kwargs, other kwargs)`` and a short reason."""
+
+    predicate: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """Parameters with texts that pass and texts that fail them (strict mode); the registry tests run them all."""
+
+    kwargs: Mapping[str, Any]
+    passing: tuple[str, ...] = ()
+    failing: tuple[str, ...] = ()
+
+
+def remove_phrase(phrase: str, text: str) -> str:
+    """``text`` with every whole-word use of ``phrase`` replaced (a perturbation helper)."""
+    pattern = r"(?i)(?<![^\W_])" + r"\s+".join(map(re.escape, phrase.split())) + r"(?![^\W_])"
+    return re.sub(pattern, "xx", text)
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,10 @@ class InstructionType:
     params: tuple[ParamSpec, ...] = ()
     official: bool = False
     rule_sensitive_to_case: bool = False
+    #: Other type id -> the conflict with it (declared once, on either side; evaluated in both directions).
+    conflicts: ClassVar[Mapping[str, Conflict]] = {}
+    #: Parameter sets with passing and failing texts.
+    examples: ClassVar[tuple[Example, ...]] = ()
 
     @property
     def group(self) -> str:
@@ -185,6 +213,10 @@ class InstructionType:
     # -- witness ----------------------------------------------------------------------------------------------
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:  # pragma: no cover - abstract
         """Record what a satisfying response needs in the shared requirements of the witness composer."""
+        raise NotImplementedError
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:  # pragma: no cover - abstract
+        """Turn a text that follows this instruction into one that does not (the registry tests break witnesses)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.core import text as textmod
-from generator.core.instructions import vocab
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions import rules, vocab
+from generator.core.instructions.base import Conflict, Example, InstructionType, ParamSpec, Verdict
 from generator.core.instructions.requirements import Requirements
 from generator.core.instructions.types.length import RELATION, compare, relation_text
 
@@ -16,6 +16,15 @@ from generator.core.instructions.types.length import RELATION, compare, relation
 class Lowercase(InstructionType):
     id = "case:lowercase"
     description = "No upper-case letter anywhere in the response (any script with case)."
+    conflicts = {
+        "case:uppercase": Conflict(rules.always, "opposite cases"),
+        "case:capital_words": Conflict(
+            lambda a, b: b["relation"] == "at_least" and b["n"] > 0,
+            "capital words in a lower-case text"),
+    }
+    examples = (
+        Example({}, passing=("all lower, ça va 123!",), failing=("all lower except É",)),
+    )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         if text.lower() == text:
@@ -28,10 +37,21 @@ class Lowercase(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.case = "lower"
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + " X"
+
 
 class Uppercase(InstructionType):
     id = "case:uppercase"
     description = "No lower-case letter anywhere in the response (the text equals its upper-case form)."
+    conflicts = {
+        "case:capital_words": Conflict(
+            lambda a, b: b["relation"] == "at_most",
+            "an upper-case text is all capital words"),
+    }
+    examples = (
+        Example({}, passing=("ALL CAPS 123 ÉTÉ!",), failing=("ALL CAPS but one",)),
+    )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         if text.upper() == text:
@@ -43,6 +63,9 @@ class Uppercase(InstructionType):
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.case = "upper"
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + " x"
 
 
 def capital_words(text: str) -> int:
@@ -62,6 +85,14 @@ class CapitalWords(InstructionType):
     id = "case:capital_words"
     description = "At least / at most n words written in capitals (words with two or more letters, all upper case)."
     params = (RELATION, ParamSpec("n", "int", "the bound", minimum=0, maximum=50))
+    examples = (
+        Example(
+            {"relation": "at_least", "n": 2},
+            passing=("NASA and ESA, not I or Image1.",),
+            failing=("Only NASA here, I think.",),
+        ),
+        Example({"relation": "at_most", "n": 0}, passing=("No Caps Here, I Said.",), failing=("It is OK.",)),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         relation = rng.choice(["at_most", "at_least"])
@@ -78,3 +109,6 @@ class CapitalWords(InstructionType):
             req.tokens.extend(words[i % len(words)] for i in range(kwargs["n"]))
         else:
             req.capital_max = kwargs["n"]
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text.lower() if kwargs["relation"] == "at_least" else text + " NASA" * (kwargs["n"] + 1)

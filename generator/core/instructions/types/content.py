@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.core.instructions import vocab
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions.base import Example, InstructionType, ParamSpec, Verdict
 from generator.core.instructions.requirements import Requirements
 
 _PLACEHOLDER = re.compile(r"\[([^\[\]\n]*)\]")
@@ -27,6 +27,14 @@ class Postscript(InstructionType):
     id = "content:postscript"
     description = "A line that starts with the postscript marker (P.S. or P.P.S., case-insensitive) and some text."
     params = (ParamSpec("marker", "choice", "the postscript marker", choices=vocab.POSTSCRIPT_MARKERS),)
+    examples = (
+        Example(
+            {"marker": "P.S."},
+            passing=("Body.\n\np.s. see you",),
+            failing=("Body.\nP.P.S. see you", "Body with P.S. inside a line."),
+        ),
+        Example({"marker": "P.P.S."}, passing=("Body.\nP.P.S. see you",), failing=()),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"marker": rng.choice(["P.S.", "P.S.", "P.P.S."])}
@@ -38,11 +46,17 @@ class Postscript(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.postscript = kwargs["marker"]
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return re.sub(r"(?i)p\.\s?(?:p\.\s?)*s\.", "note", text)
+
 
 class Placeholders(InstructionType):
     id = "content:placeholders"
     description = "At least n placeholders in square brackets, such as [name] (containing a letter or digit)."
     params = (ParamSpec("n", "int", "minimum number of placeholders", minimum=1, maximum=20),)
+    examples = (
+        Example({"n": 2}, passing=("Dear [name], at [address].",), failing=("Dear [name], at [ ].",)),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"n": rng.randint(1, 3)}
@@ -55,6 +69,9 @@ class Placeholders(InstructionType):
         words = vocab.PLACEHOLDERS
         req.tokens.extend(words[i % len(words)] for i in range(kwargs["n"]))
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text.replace("[", "(")
+
 
 class ImageNames(InstructionType):
     id = "content:image_names"
@@ -63,6 +80,13 @@ class ImageNames(InstructionType):
         "case-insensitive)."
     )
     params = (ParamSpec("n", "int", "minimum number of distinct image names", minimum=1, maximum=5),)
+    examples = (
+        Example(
+            {"n": 2},
+            passing=("Image1 and image 3 differ.",),
+            failing=("Image1 and Image1 again; myimage2.",),
+        ),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"n": rng.choice([1, 1, 2])}
@@ -74,10 +98,16 @@ class ImageNames(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.tokens.extend(f"Image{i + 1}" for i in range(kwargs["n"]))
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return re.sub(r"(?i)image\s?[0-9]+", "picture", text)
+
 
 class Quotation(InstructionType):
     id = "content:quotation"
     description = "The response contains a quotation: words between double quotes (\"...\" or “...”) on one line."
+    examples = (
+        Example({}, passing=('He said "hello there".',), failing=('He said " ".',)),
+    )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         found = any(_WORD_CHAR.search(inner) for inner in _QUOTATION.findall(text))
@@ -85,3 +115,6 @@ class Quotation(InstructionType):
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.tokens.append(vocab.QUOTATION)
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return re.sub("[\"“”]", "'", text)

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.core import text as textmod
-from generator.core.instructions import vocab
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions import rules, vocab
+from generator.core.instructions.base import Conflict, Example, InstructionType, ParamSpec, Verdict
 from generator.core.instructions.requirements import Requirements
 
 MARK_NAMES = {"?": "question mark", "!": "exclamation mark", ".": "period"}
@@ -22,6 +22,27 @@ class EndPunctuation(InstructionType):
     )
     params = (ParamSpec("mark", "choice", "the required end mark", choices=("?", "!", ".")),)
     official = True
+    conflicts = {
+        "end:phrase": Conflict(
+            lambda a, b: rules.ends_with_other_mark(a["mark"], b["phrase"]),
+            "the closing phrase ends with another mark"),
+        "start:phrase": Conflict(
+            lambda a, b: rules.start_phrase_mark(a["mark"], b["phrase"]),
+            "the opening phrase ends with another mark"),
+    }
+    examples = (
+        Example(
+            {"mark": "?"},
+            passing=("Is it? Really (yes?) \"Sure?\"",),
+            failing=("Is it? No.", "Is it?\n- a list item"),
+        ),
+        Example(
+            {"mark": "!"},
+            passing=("Wow! So great! 😀", "Wow! Really?!", "Wow! It costs 3.5 dollars!"),
+            failing=(),
+        ),
+        Example({"mark": "."}, passing=(), failing=("One. Two",)),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"mark": rng.choice(["?", "!", "?", "!", "."])}
@@ -40,6 +61,9 @@ class EndPunctuation(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.mark = kwargs["mark"]
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + ("\n\nWrong end?" if kwargs["mark"] == "." else "\n\nWrong end.")
+
 
 class EndPhrase(InstructionType):
     id = "end:phrase"
@@ -48,6 +72,13 @@ class EndPhrase(InstructionType):
         "but whitespace."
     )
     params = (ParamSpec("phrase", "phrase", "the closing words, usually a whole sentence"),)
+    examples = (
+        Example(
+            {"phrase": "Any other questions?"},
+            passing=("Done. Any other\nquestions?  \n",),
+            failing=("Any other questions? Bye.",),
+        ),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"phrase": rng.choice(vocab.END_PHRASES)}
@@ -61,3 +92,6 @@ class EndPhrase(InstructionType):
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.end_phrase = kwargs["phrase"]
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + " Bye."

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.core import text as textmod
-from generator.core.instructions import vocab
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions import rules, vocab
+from generator.core.instructions.base import Conflict, Example, InstructionType, ParamSpec, Verdict
 from generator.core.instructions.requirements import Requirements
 
 _BULLET_LINE = re.compile(r"^[ \t]*[-*+•][ \t]+\S", re.MULTILINE)
@@ -36,6 +36,14 @@ class BulletList(InstructionType):
         "breaks such as '***' do not count; numbered items are a separate instruction)."
     )
     params = (_count_int("bullet items", 1, 20),)
+    examples = (
+        Example(
+            {"n": 2},
+            passing=("Intro\n- one\n  * two\n***\n1. not a bullet",),
+            failing=("- one\n- two\n• three",),
+        ),
+        Example({"n": 1}, passing=("-5 degrees\n*emphasis* only\n- real",), failing=()),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"n": rng.randint(2, 5)}
@@ -49,11 +57,21 @@ class BulletList(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.bullets = kwargs["n"]
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + "\n- extra item"
+
 
 class NumberedList(InstructionType):
     id = "format:numbered_list"
     description = "Exactly n numbered items: lines starting with up to three digits, '.' or ')', and a space."
     params = (_count_int("numbered items", 1, 20),)
+    examples = (
+        Example(
+            {"n": 2},
+            passing=("1. one\n2) two\n- bullet",),
+            failing=("1. one\n2024. year\n3.5 is a number",),
+        ),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"n": rng.randint(2, 5)}
@@ -64,6 +82,9 @@ class NumberedList(InstructionType):
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.numbered = kwargs["n"]
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + "\n9. extra item"
 
 
 def parse_json_response(text: str) -> tuple[bool, str]:
@@ -80,10 +101,34 @@ def parse_json_response(text: str) -> tuple[bool, str]:
     return True, "valid JSON"
 
 
+_NO_LAYOUT = "a JSON response has no free-form text layout"
+
+
 class JsonOutput(InstructionType):
     id = "format:json"
     description = (
         "The whole response is one JSON object or array (a single surrounding ``` or ```json fence is allowed)."
+    )
+    conflicts = {
+        "format:paragraphs": Conflict(lambda a, b: b["n"] != 1, "JSON is one paragraph"),
+        "start:letter": Conflict(rules.always, _NO_LAYOUT),
+        "end:punctuation": Conflict(rules.always, _NO_LAYOUT),
+        "length:words_per_sentence": Conflict(rules.always, _NO_LAYOUT),
+        "start:phrase": Conflict(rules.always, _NO_LAYOUT),
+        "end:phrase": Conflict(rules.always, _NO_LAYOUT),
+        "format:bullet_list": Conflict(rules.always, _NO_LAYOUT),
+        "format:numbered_list": Conflict(rules.always, _NO_LAYOUT),
+        "format:quoted": Conflict(rules.always, _NO_LAYOUT),
+        "content:postscript": Conflict(rules.always, _NO_LAYOUT),
+        "format:sections": Conflict(rules.always, _NO_LAYOUT),
+        "format:headings": Conflict(rules.always, _NO_LAYOUT),
+    }
+    examples = (
+        Example(
+            {},
+            passing=('{"a": [1, 2]}', '```json\n{"a": 1}\n```'),
+            failing=('Here: {"a": 1}', '"just a string"', "[" * 5000),
+        ),
     )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
@@ -93,10 +138,20 @@ class JsonOutput(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.json = True
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + " trailing"
+
 
 class Quoted(InstructionType):
     id = "format:quoted"
     description = "The whole response is wrapped in double quotes (\" or “ ” as the first and last visible characters)."
+    conflicts = {
+        "start:phrase": Conflict(rules.always, "the response must open with a quote"),
+        "end:phrase": Conflict(rules.always, "the response must close with a quote"),
+    }
+    examples = (
+        Example({}, passing=('  "Wrapped text."\n', "“Curly quotes.”"), failing=('"Only opening.',)),
+    )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         body = text.strip()
@@ -106,10 +161,16 @@ class Quoted(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.quoted = True
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + " tail"
+
 
 class Title(InstructionType):
     id = "format:title"
     description = "The response contains a title in double angular brackets, such as <<a title>>, on one line."
+    examples = (
+        Example({}, passing=("<<My Title>>\nBody.",), failing=("<< >> and <<broken\ntitle>>",)),
+    )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         for match in _TITLE.finditer(text):
@@ -120,6 +181,9 @@ class Title(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.title = True
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text.replace("<<", "((")
+
 
 class Paragraphs(InstructionType):
     id = "format:paragraphs"
@@ -128,6 +192,9 @@ class Paragraphs(InstructionType):
         "that contain a letter or digit."
     )
     params = (_count_int("paragraphs", 1, 20),)
+    examples = (
+        Example({"n": 3}, passing=("One.\n\nTwo.\n***\nThree.",), failing=("One.\nStill one.\n\nTwo.",)),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"n": rng.randint(2, 4)}
@@ -138,6 +205,9 @@ class Paragraphs(InstructionType):
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.paragraphs = kwargs["n"]
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + "\n\nExtra paragraph."
 
 
 def count_highlights(text: str) -> int:
@@ -151,6 +221,13 @@ class Highlights(InstructionType):
         "with a space, so list bullets do not count)."
     )
     params = (ParamSpec("n", "int", "minimum number of highlighted spans", minimum=1, maximum=20),)
+    examples = (
+        Example(
+            {"n": 2},
+            passing=("A *key* and **bold** part.",),
+            failing=("* bullet *\n2 * 3 * 4 and *one*",),
+        ),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"n": rng.randint(1, 3)}
@@ -163,6 +240,9 @@ class Highlights(InstructionType):
         words = vocab.HIGHLIGHTS
         req.tokens.extend(words[i % len(words)] for i in range(kwargs["n"]))
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text.replace("*", "")
+
 
 class Sections(InstructionType):
     id = "format:sections"
@@ -173,6 +253,13 @@ class Sections(InstructionType):
     params = (
         ParamSpec("marker", "choice", "the section marker word", choices=vocab.SECTION_MARKERS),
         _count_int("sections", 1, 10),
+    )
+    examples = (
+        Example(
+            {"marker": "Section", "n": 2},
+            passing=("Section 1\nText.\n## SECTION 2\nMore.",),
+            failing=("Section 1\nSee section 2 below.",),
+        ),
     )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
@@ -189,11 +276,17 @@ class Sections(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.sections = (kwargs["marker"], kwargs["n"])
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + f"\n{kwargs['marker']} 99\nmore text."
+
 
 class Headings(InstructionType):
     id = "format:headings"
     description = "At least n markdown headings: lines starting with one to six '#' and a space."
     params = (ParamSpec("n", "int", "minimum number of headings", minimum=1, maximum=10),)
+    examples = (
+        Example({"n": 2}, passing=("# One\ntext\n### Two",), failing=("# One\n#hashtag",)),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"n": rng.randint(1, 3)}
@@ -204,3 +297,6 @@ class Headings(InstructionType):
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.headings = max(req.headings, kwargs["n"])
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return re.sub(r"(?m)^#+ ", "", text)

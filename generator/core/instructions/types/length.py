@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.core import text as textmod
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions import rules
+from generator.core.instructions.base import Conflict, Example, InstructionType, ParamSpec, Verdict
 from generator.core.instructions.requirements import Requirements
 
 RELATION = ParamSpec("relation", "choice", "how the count compares with n", choices=("at_most", "at_least"))
@@ -34,6 +35,44 @@ class SentenceCount(InstructionType):
     description = "The response has at most / at least / exactly n sentences (text units as in docs/text-units.md)."
     params = (RELATION3, ParamSpec("n", "int", "the sentence bound", minimum=1, maximum=50))
     official = True
+    conflicts = {
+        "length:words": Conflict(
+            lambda a, b: a["relation"] != "at_most" and b["relation"] == "at_most" and 3 * a["n"] + 10 > b["n"],
+            "the sentences exceed the word budget"),
+        "format:bullet_list": Conflict(
+            lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"],
+            "each bullet item is a sentence"),
+        "format:numbered_list": Conflict(
+            lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"],
+            "each numbered item is a sentence"),
+        "format:paragraphs": Conflict(
+            lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"],
+            "each paragraph has a sentence"),
+        "format:sections": Conflict(
+            lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"],
+            "each section has a sentence"),
+        "format:headings": Conflict(
+            lambda a, b: a["relation"] != "at_least" and b["n"] > a["n"],
+            "each heading is a sentence"),
+    }
+    examples = (
+        Example(
+            {"relation": "at_most", "n": 4},
+            passing=("One. Two. Three. Four.",),
+            failing=("One. Two. Three. Four. Five.",),
+        ),
+        Example(
+            {"relation": "at_most", "n": 2},
+            passing=("Dr. Who met Mr. Smith at 3.5 p.m. today. Fine.",),
+            failing=(),
+        ),
+        Example(
+            {"relation": "at_least", "n": 5},
+            passing=("Intro:\n- a\n- b\n- c\n- d",),
+            failing=("One. Two. Three. Four.",),
+        ),
+        Example({"relation": "exactly", "n": 2}, passing=("Wait... What? ",), failing=()),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         relation = rng.choice(["at_most", "at_least"])
@@ -51,12 +90,42 @@ class SentenceCount(InstructionType):
         if kwargs["relation"] in ("at_least", "exactly"):
             req.smin = max(req.smin, kwargs["n"])
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        if kwargs["relation"] == "at_least":
+            return ""
+        return text + "\n\n" + " ".join(["Extra."] * (kwargs["n"] + 1))
+
 
 class WordsPerSentence(InstructionType):
     id = "length:words_per_sentence"
     description = "Every sentence has at most / at least n words; a response without any sentence fails."
     params = (RELATION, ParamSpec("n", "int", "the per-sentence word bound", minimum=1, maximum=100))
     official = True
+    conflicts = {
+        "start:phrase": Conflict(
+            lambda a, b: a["relation"] == "at_most" and rules.phrase_words(b["phrase"]) > a["n"],
+            "opening phrase too long"),
+        "end:phrase": Conflict(
+            lambda a, b: a["relation"] == "at_most" and rules.phrase_words(b["phrase"]) > a["n"],
+            "closing phrase too long"),
+        "length:words": Conflict(
+            lambda a, b: a["relation"] == "at_least" and b["relation"] == "at_most" and a["n"] + 10 > b["n"],
+            "one sentence exceeds the word budget"),
+    }
+    examples = (
+        Example(
+            {"relation": "at_most", "n": 5},
+            passing=("Don't count me twice. Well-known 3.5 items.",),
+            failing=(),
+        ),
+        Example({"relation": "at_most", "n": 3}, passing=(), failing=("This has four words.",)),
+        Example(
+            {"relation": "at_least", "n": 4},
+            passing=("Four words right here. And four more here!",),
+            failing=("Four words right here. Short.",),
+        ),
+        Example({"relation": "at_most", "n": 18}, passing=(), failing=("",)),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         relation = rng.choice(["at_most", "at_least"])
@@ -79,11 +148,20 @@ class WordsPerSentence(InstructionType):
         else:
             req.wmin = max(req.wmin, kwargs["n"])
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        if kwargs["relation"] == "at_most":
+            return text + "\n\n" + " ".join(["word"] * (kwargs["n"] + 1)) + "."
+        return text + "\n\nShort." if kwargs["n"] > 1 else ""
+
 
 class ResponseWords(InstructionType):
     id = "length:words"
     description = "The whole response has at most / at least n words."
     params = (RELATION, ParamSpec("n", "int", "the word bound", minimum=1, maximum=5000))
+    examples = (
+        Example({"relation": "at_least", "n": 3}, passing=("one two three",), failing=("one two 😀 -",)),
+        Example({"relation": "at_most", "n": 3}, passing=(), failing=("one two three four",)),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         relation = rng.choice(["at_most", "at_least"])
@@ -100,3 +178,6 @@ class ResponseWords(InstructionType):
             req.tmax = kwargs["n"] if req.tmax is None else min(req.tmax, kwargs["n"])
         else:
             req.tmin = max(req.tmin, kwargs["n"])
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + " word" * (kwargs["n"] + 1) if kwargs["relation"] == "at_most" else ""

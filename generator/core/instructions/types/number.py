@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from generator.core import text as textmod
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions.base import Example, InstructionType, ParamSpec, Verdict
 from generator.core.instructions.requirements import Requirements
 
 _SEARCH_LIMIT = 100_000
@@ -78,6 +79,28 @@ class IncludeNumber(InstructionType):
         ParamSpec("multiple_of", "int", "the number is a multiple of this", minimum=2, maximum=1000, required=False),
     )
     official = True
+    examples = (
+        Example(
+            {"parity": "odd", "greater_than": 5},
+            passing=("There are 7 cats.", "It came 9th."),
+            failing=("There are 5 or 8 cats.", "See Image7 and seven cats.", "It is 7.5 meters."),
+        ),
+        Example(
+            {"parity": "even", "greater_than": 5},
+            passing=("About 1,000 people.",),
+            failing=("About -10 or 4 people.",),
+        ),
+        Example(
+            {"parity": "any", "greater_than": 10, "less_than": 20},
+            passing=("Roughly 12.5 kg.",),
+            failing=("Roughly 20 kg.",),
+        ),
+        Example(
+            {"parity": "any", "multiple_of": 7},
+            passing=("We saw 21 birds.",),
+            failing=("We saw 20 birds.",),
+        ),
+    )
 
     def validate_combination(self, kwargs: dict[str, Any]) -> None:
         if smallest_example(kwargs) is None:
@@ -106,3 +129,6 @@ class IncludeNumber(InstructionType):
         if example is None:  # pragma: no cover - validate_combination rejects these
             raise ValueError(f"{self.id}: unsatisfiable")
         req.numbers.append(example)
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return re.sub(r"[0-9]", "", text)

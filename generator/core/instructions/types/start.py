@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.core import text as textmod
-from generator.core.instructions import vocab
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
+from generator.core.instructions import rules, vocab
+from generator.core.instructions.base import Conflict, Example, InstructionType, ParamSpec, Verdict
 from generator.core.instructions.requirements import Requirements
 
 
@@ -22,6 +22,30 @@ class StartLetter(InstructionType):
     )
     params = (ParamSpec("letter", "letter", "the required first letter"),)
     official = True
+    conflicts = {
+        "start:phrase": Conflict(
+            lambda a, b: rules.letter_mismatch(a["letter"], b["phrase"]),
+            "the phrase starts with another letter"),
+        "format:sections": Conflict(
+            lambda a, b: rules.letter_mismatch(a["letter"], b["marker"]),
+            "section openers start with another letter"),
+    }
+    examples = (
+        Example(
+            {"letter": "S"},
+            passing=(
+                "So it is. **Sure** thing! \"Same\" again.",
+                "so lower case counts. Sure.",
+                "Summary:\n- Sun\n1. Stars\n# Sky\nP.S. See you.",
+            ),
+            failing=(
+                "Sure thing. But not this.",
+                "Summary:\n- Sun\n- Moon",
+            ),
+        ),
+        Example({"letter": "E"}, passing=("Émile est là. Ensuite.",), failing=()),
+        Example({"letter": "B"}, passing=(), failing=("5 birds. Blue.", "")),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"letter": rng.choice([c for c in string.ascii_uppercase if c not in "QXZ"])}
@@ -40,6 +64,9 @@ class StartLetter(InstructionType):
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.letter = kwargs["letter"]
 
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return text + ("\n\nZed starts wrong." if kwargs["letter"].upper() != "Z" else "\n\nAn error.")
+
 
 class StartPhrase(InstructionType):
     id = "start:phrase"
@@ -47,6 +74,13 @@ class StartPhrase(InstructionType):
         "The response begins with the phrase (case-insensitive, whitespace collapsed, leading whitespace ignored)."
     )
     params = (ParamSpec("phrase", "phrase", "the opening words"),)
+    examples = (
+        Example(
+            {"phrase": "My answer is"},
+            passing=("  my  answer is yes.",),
+            failing=("Well, my answer is yes.",),
+        ),
+    )
 
     def sample_kwargs(self, rng: random.Random) -> dict[str, Any]:
         return {"phrase": rng.choice(vocab.START_PHRASES)}
@@ -60,3 +94,6 @@ class StartPhrase(InstructionType):
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.start_phrase = kwargs["phrase"]
+
+    def perturb(self, kwargs: Mapping[str, Any], text: str) -> str:
+        return "Well. " + text
