@@ -149,7 +149,8 @@ def test_paraphrased_style_carries_a_variant(catalogue) -> None:
     (("start:letter", {"letter": "S"}), ("end:punctuation", {"mark": "!"}), False),
 ])
 def test_distractors_must_logically_exclude_their_target(a, b, expected) -> None:
-    from generator.generation.plan import PlannedInstruction, canonical_json, exclusive
+    from generator.common.jsonutil import canonical_json
+    from generator.generation.plan import PlannedInstruction, exclusive
 
     pa, pb = (PlannedInstruction(i, canonical_json(k)) for i, k in (a, b))
     assert exclusive(pa, pb) is expected

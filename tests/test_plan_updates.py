@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from generator.common.jsonutil import canonical_json
 from generator.generation.config import GenConfig
 from generator.generation.plan import (
     ActiveInstruction,
@@ -16,7 +17,6 @@ from generator.generation.plan import (
     InstructionEvent,
     PlannedInstruction,
     TurnPlan,
-    canonical_json,
 )
 
 

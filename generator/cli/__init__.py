@@ -1,13 +1,13 @@
 """The ``mmmtif`` command group and the ``mmmtif-gen`` shortcut.
 
-Commands live in ``generator/cli/commands/<name>.py`` (each exports ``command``) and are imported only when invoked,
-so ``mmmtif --help`` and light commands do not pay for importing ``datasets``. User mistakes
+Commands live in ``generator/cli/commands/<name>.py``; each defines ``command`` and registers it in
+:data:`COMMANDS`. Heavy libraries are imported inside the commands, so ``mmmtif --help`` and light commands do not
+pay for importing ``datasets``. User mistakes
 (:class:`generator.common.errors.UserError`) become one line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
@@ -17,36 +17,22 @@ import click
 
 from generator import __version__
 from generator.common.errors import UserError
+from generator.common.registry import Registry
 
-# command name -> module under generator.cli.commands (each defines ``command``)
-COMMANDS: dict[str, str] = {
-    "gen": "gen",
-    "validate": "validate",
-    "stats": "stats",
-    "score": "score",
-    "oracle": "oracle",
-    "compare": "compare",
-    "run": "run",
-    "publish": "publish",
-    "import-official": "import_official",
-    "instructions": "instructions",
-    "sources": "sources",
-    "variants": "variants",
-}
+#: Every subcommand, registered by its module in ``generator/cli/commands/`` (``COMMANDS.register`` after the
+#: definition); the modules are imported when the group first needs a command, and import nothing heavy at
+#: module level.
+COMMANDS: Registry[click.Command] = Registry("command", package="generator.cli.commands")
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose subcommands come from :data:`COMMANDS` (imported on first use)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return COMMANDS.names()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module_name = COMMANDS.get(cmd_name)
-        if module_name is None:
-            return None
-        module = importlib.import_module(f"generator.cli.commands.{module_name}")
-        return module.command
+        return COMMANDS.find(cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from generator.common.jsonutil import canonical_json
 from generator.common.rng import derive_rng
 from generator.generation.config import GenConfig
 
@@ -26,11 +27,6 @@ DISTRACTOR_FRAMES: tuple[str, ...] = ("quoted-note", "someone-else", "caption")
 
 #: Attempts at drawing parameters that fit the active set before a turn gives up adding an instruction.
 _MAX_DRAWS = 24
-
-
-def canonical_json(kwargs: dict[str, Any]) -> str:
-    """The one JSON spelling of instruction parameters (sorted keys, no spaces), as the rows store them."""
-    return json.dumps(kwargs, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -431,7 +427,6 @@ __all__ = [
     "PlannedInstruction",
     "TurnPlan",
     "candidate_pool",
-    "canonical_json",
     "conversation_id",
     "plan_conversation",
     "plan_schedule",

@@ -13,13 +13,13 @@ from typing import Any
 
 from generator.authoring.templates import render_template
 from generator.authoring.wording import phrasing_count, render_wording
+from generator.common.jsonutil import canonical_json
 from generator.generation.config import GenConfig
 from generator.generation.plan import (
     ConversationPlan,
     InstructionEvent,
     PlannedInstruction,
     TurnPlan,
-    canonical_json,
 )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from generator.cli import COMMANDS
 from generator.common.atomic import write_text
 from generator.common.errors import UserError
 
@@ -40,3 +41,6 @@ def command(reports: tuple[str, ...], labels: str | None, out_path: str | None, 
             raise UserError(f"plotting is not available in this installation ({exc})", where="--plot") from None
         Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
         plot_reports(loaded, plot_path)
+
+
+COMMANDS.register(command.name or "", command)

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from generator.cli import COMMANDS
 from generator.common.errors import UserError
 
 
@@ -124,3 +125,6 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
     click.echo(f"wrote {total} conversations to {out_dir} (configs: {names}; splits: "
                f"{', '.join(f'{k}={v}' for k, v in splits.items())}; seed {seed})")
     click.echo(f"load it with: datasets.load_dataset({str(out_dir)!r}, {result.default_config!r})")
+
+
+COMMANDS.register(command.name or "", command)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from generator.cli import COMMANDS
 from generator.common.errors import UserError
 
 CARD_DESCRIPTION = (
@@ -111,3 +112,6 @@ def _write(out_dir: Path, rows: list[dict], config: str, split: str, *, csv_path
     }
     write_dataset(out_dir, {config: {split: rows}}, card_context=card_context, overwrite=overwrite,
                   default_config=config, quiet=quiet)
+
+
+COMMANDS.register(command.name or "", command)

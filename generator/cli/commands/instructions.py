@@ -6,6 +6,8 @@ import json
 
 import click
 
+from generator.cli import COMMANDS
+
 
 def catalogue_rows(set_name: str) -> list[dict]:
     """One JSON-ready row per instruction type of ``set_name``, with a deterministic example."""
@@ -123,3 +125,6 @@ def command(as_json: bool, set_name: str, markdown: bool) -> None:
         click.echo(f"  {'':<{width}}  e.g. {row['example_wording']}")
         click.echo(f"  {'':<{width}}  conflicts: {', '.join(row['conflicts']) or '-'}")
     click.echo(f"* official category ({len(rows)} types listed)")
+
+
+COMMANDS.register(command.name or "", command)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from generator.cli import COMMANDS
+
 
 @click.command("oracle")
 @click.option("--dataset", required=True, help="Dataset folder, or a Hub repo id ORG/NAME.")
@@ -26,3 +28,6 @@ def command(dataset: str, config: str | None, split: str | None, revision: str |
     count = write_oracle(rows, out, samples)
     if not quiet:
         click.echo(f"wrote {count} responses for {len(rows)} conversations to {out}")
+
+
+COMMANDS.register(command.name or "", command)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from generator.cli import COMMANDS
+
 
 @click.command("publish")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=str))
@@ -26,3 +28,6 @@ def command(folder: str, repo_id: str, version: str, private: bool, dry_run: boo
 
     publish(folder, repo_id, version, private=private, dry_run=dry_run, message=message, endpoint=endpoint,
             echo=click.echo, quiet=quiet)
+
+
+COMMANDS.register(command.name or "", command)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from generator.cli import COMMANDS
 from generator.common.errors import UserError
 from generator.running.conversations import load_conversations
 
@@ -94,3 +95,6 @@ def command(ctx: click.Context, dataset: str, config: str | None, split: str | N
         click.echo(f"{summary.completed} new responses{resumed} ({summary.already_done + summary.completed}/"
                    f"{summary.total}); tokens {summary.prompt_tokens} prompt + {summary.completion_tokens} "
                    f"completion -> {out_path}{repaired}", err=True)
+
+
+COMMANDS.register(command.name or "", command)

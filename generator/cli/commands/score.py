@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from generator.cli import COMMANDS
+
 
 @click.command("score")
 @click.option("--dataset", required=True, help="Dataset folder, or a Hub repo id ORG/NAME.")
@@ -49,3 +51,6 @@ def command(dataset: str, config: str | None, split: str | None, revision: str |
     if not quiet:
         click.echo(f"\nreport: {out}" + (f"   details: {details}" if details else "")
                    + (f"   plot: {plot}" if plot else ""))
+
+
+COMMANDS.register(command.name or "", command)

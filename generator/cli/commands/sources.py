@@ -6,6 +6,8 @@ import json
 
 import click
 
+from generator.cli import COMMANDS
+
 
 @click.command("sources")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects (name, kind, question_types, "
@@ -25,3 +27,6 @@ def command(as_json: bool) -> None:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     click.echo("\nUse with: mmmtif gen --source NAME (user sources: folder:PATH, hf:PATH_OR_ID[:split] "
                "--column-map image=...,question=...,answer=...). See docs/sources.md.")
+
+
+COMMANDS.register(command.name or "", command)

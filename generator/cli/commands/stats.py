@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from generator.cli import COMMANDS
 from generator.common.errors import UserError
 
 
@@ -36,3 +37,6 @@ def command(dataset_dir: Path, as_json: bool, configs: tuple[str, ...], quiet: b
         click.echo(json.dumps(stats, indent=2, sort_keys=True))
     else:
         click.echo(format_stats(stats))
+
+
+COMMANDS.register(command.name or "", command)

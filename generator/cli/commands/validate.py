@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from generator.cli import COMMANDS
 from generator.common.errors import UserError, ValidationError
 from generator.dataset.checks import validate_dataset
 
@@ -34,3 +35,6 @@ def command(dataset_dir: Path, no_images: bool, max_errors: int, quiet: bool) ->
     departures = manifest.get("departures") or []
     declared = f"; declared departures: {', '.join(departures)}" if departures else ""
     click.echo(f"ok: {dataset_dir} ({summary}{declared})")
+
+
+COMMANDS.register(command.name or "", command)

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from generator.cli import COMMANDS
+
 
 @click.command("variants")
 @click.option("--json", "as_json", is_flag=True,
@@ -46,3 +48,6 @@ def _text(value: object) -> str:
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+COMMANDS.register(command.name or "", command)

@@ -14,7 +14,8 @@ composer live in :mod:`generator.authoring`.
 from __future__ import annotations
 
 from generator.common.errors import UnknownInstructionError
-from generator.core.instructions.base import InstructionType, ParamSpec, Verdict, canonical_json
+from generator.common.jsonutil import canonical_json
+from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
 from generator.core.instructions.check import MODES, check
 from generator.core.instructions.registry import SETS, Instruction, all_types, get_type, instruction_set
 

@@ -7,22 +7,19 @@ parameters and never fills in a default at scoring time.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from generator.common.errors import UnknownInstructionError
+from generator.common.registry import Registry
+
 if TYPE_CHECKING:
     from generator.core.instructions.requirements import Requirements
 
-__all__ = ["REGISTRY", "Conflict", "Example", "InstructionType", "ParamSpec", "Verdict", "canonical_json", "remove_phrase"]
-
-
-def canonical_json(value: Any) -> str:
-    """Canonical JSON used for kwargs everywhere: sorted keys, no spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+__all__ = ["REGISTRY", "Conflict", "Example", "InstructionType", "ParamSpec", "Verdict", "remove_phrase"]
 
 
 @dataclass(frozen=True)
@@ -137,8 +134,10 @@ def _validate_param(spec: ParamSpec, value: object, type_id: str) -> object:
     raise ValueError(f"{where}: unknown parameter kind {spec.kind!r}")  # pragma: no cover
 
 
-#: Every concrete instruction type, by id, registered when its class is defined (see ``__init_subclass__``).
-REGISTRY: dict[str, InstructionType] = {}
+#: Every concrete instruction type, by id, registered when its class is defined (see ``__init_subclass__``); the
+#: modules of the ``types`` package are imported on first lookup.
+REGISTRY: Registry[InstructionType] = Registry("instruction id", package="generator.core.instructions.types",
+                                              error=UnknownInstructionError, hint="see `mmmtif instructions`")
 
 
 class InstructionType:
@@ -152,11 +151,8 @@ class InstructionType:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         type_id = cls.__dict__.get("id")
-        if not type_id:
-            return  # an abstract helper class
-        if type_id in REGISTRY:
-            raise ValueError(f"duplicate instruction id {type_id!r} ({cls.__qualname__})")
-        REGISTRY[type_id] = cls()
+        if type_id:  # classes without their own id are shared helpers, not types
+            REGISTRY.register(type_id, cls())
 
     id: str = ""
     description: str = ""

@@ -1,24 +1,20 @@
 """The catalogue of instruction types, keyed by id (``group:name``), and validated instructions.
 
-Types register themselves when their class is defined (:class:`~generator.core.instructions.base.InstructionType`);
-this module imports every module of the ``types`` package once, found by listing the package, so adding a type is
-writing its class in a module there. :class:`Instruction` validates its parameters against the registry.
+Types register themselves when their class is defined (:class:`~generator.core.instructions.base.InstructionType`)
+in :data:`~generator.core.instructions.base.REGISTRY`, which imports every module of the ``types`` package on first
+lookup, so adding a type is writing its class in a module there. :class:`Instruction` validates its parameters against the registry.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import json
-import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.common.errors import UnknownInstructionError
-from generator.core.instructions.base import REGISTRY, InstructionType, canonical_json
+from generator.common.jsonutil import canonical_json
+from generator.core.instructions.base import REGISTRY, InstructionType
 
-TYPES_PACKAGE = "generator.core.instructions.types"
 _OFFICIAL_ORDER = (
     "length:sentences",
     "number:include",
@@ -30,30 +26,14 @@ _OFFICIAL_ORDER = (
 SETS = ("official", "extended", "all")
 
 
-@functools.cache
-def _load_types() -> dict[str, InstructionType]:
-    """Import every module of the types package (each class registers itself) and return the registry."""
-    package = importlib.import_module(TYPES_PACKAGE)
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{TYPES_PACKAGE}.{info.name}")
-    missing = [type_id for type_id in _OFFICIAL_ORDER if type_id not in REGISTRY]
-    if missing:
-        raise RuntimeError(f"the official instruction types are not all defined: {missing}")
-    return REGISTRY
-
-
 def get_type(type_id: str) -> InstructionType:
     """The instruction type with this id; unknown ids raise :class:`UnknownInstructionError`."""
-    try:
-        return _load_types()[type_id]
-    except (KeyError, TypeError):
-        raise UnknownInstructionError(f"unknown instruction id {type_id!r}") from None
+    return REGISTRY.get(type_id)
 
 
 def all_types() -> list[InstructionType]:
     """Every instruction type: the six official categories first, then the extended set sorted by id."""
-    registry = _load_types()
+    registry = REGISTRY.entries()
     official = [registry[i] for i in _OFFICIAL_ORDER]
     extended = sorted((t for t in registry.values() if not t.official), key=lambda t: t.id)
     return official + extended

@@ -10,7 +10,10 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from generator.common.errors import UserError
+from generator.common.registry import Registry
 
 ANSWER_TYPES = ("number", "word", "yes/no", "list", "sequence", "open")
 SOURCE_KINDS = ("procedural", "photos", "user")
@@ -68,14 +71,54 @@ class SourceInfo:
 
 
 class Source(ABC):
-    """A provider of chat material. Subclasses set ``name`` and ``kind``."""
+    """A provider of chat material. Subclasses set ``name`` and ``kind``.
+
+    A subclass that sets ``prefix`` registers itself in :data:`SOURCES` when it is defined: ``--source
+    <prefix>:<argument>`` (or just ``<prefix>``) builds it with :meth:`from_spec`. The image spec kinds it plans
+    (``image_kinds``) register with it, so :func:`~generator.generation.sources.render_image` and
+    :func:`~generator.generation.sources.image_meta` find their renderer without a list of cases.
+    """
 
     name: str
     kind: str
+    #: ``--source`` prefix of a registered source ("folder", "hf", "photos"); empty for helper classes.
+    prefix: ClassVar[str] = ""
+    #: The ``kind`` values of the image specs this source plans.
+    image_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("prefix"):
+            SOURCES.register(cls.prefix, cls)
+        for image_kind in cls.__dict__.get("image_kinds", ()):
+            IMAGE_KINDS.register(image_kind, cls)
+
+    @classmethod
+    def from_spec(cls, argument: str, *, column_map: dict[str, str], difficulty: int) -> Source:
+        """Build the source from the part of ``--source`` after ``<prefix>:`` (empty when there is none)."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from --source")
+
+    @classmethod
+    def render(cls, spec: ImageSpec) -> tuple[bytes, str]:
+        """The encoded bytes and format of one planned image of this source."""
+        raise NotImplementedError(f"{cls.__name__} renders no images")
+
+    @classmethod
+    def meta(cls, spec: ImageSpec) -> dict[str, Any]:
+        """``{"source", "license", "attribution"}`` of one planned image of this source."""
+        return {"source": spec.get("source", ""), "license": spec.get("license") or "unspecified (user data)",
+                "attribution": spec.get("attribution") or ""}
 
     @abstractmethod
     def sample_chat(self, rng: random.Random, n_images: int, n_questions: int) -> ChatMaterial:
         """Return images and ``n_questions`` questions for one chat, using only ``rng`` for choices."""
+
+
+#: ``--source`` prefixes -> source classes; every module of the sources package is imported on first lookup.
+SOURCES: Registry[type[Source]] = Registry("source", package="generator.generation.sources", error=UserError,
+                                           hint="see `mmmtif sources`")
+#: Image spec ``kind`` -> the source class that renders and describes such images.
+IMAGE_KINDS: Registry[type[Source]] = Registry("image spec kind", package="generator.generation.sources")
 
 
 def image_name(index: int) -> str:

@@ -138,6 +138,16 @@ class FolderSource(Source):
     """Images plus ``metadata.jsonl``; chats draw a few images and ask their questions."""
 
     kind = "user"
+    prefix = "folder"
+    image_kinds = ("file",)
+
+    @classmethod
+    def from_spec(cls, argument: str, *, column_map: dict[str, str], difficulty: int) -> Source:
+        return cls(argument)
+
+    @classmethod
+    def render(cls, spec: ImageSpec) -> tuple[bytes, str]:
+        return render_file(spec)
 
     def __init__(self, path: str) -> None:
         if not path:

@@ -104,6 +104,16 @@ class HFSource(Source):
     """A ``datasets`` dataset, one question per row or MMDU-style dialogues."""
 
     kind = "user"
+    prefix = "hf"
+    image_kinds = ("hf",)
+
+    @classmethod
+    def from_spec(cls, argument: str, *, column_map: dict[str, str], difficulty: int) -> Source:
+        return cls(argument, column_map=column_map)
+
+    @classmethod
+    def render(cls, spec: ImageSpec) -> tuple[bytes, str]:
+        return render_hf_image(spec)
 
     def __init__(self, target: str, column_map: dict[str, str] | None = None) -> None:
         path, split = parse_target(target)

@@ -105,6 +105,22 @@ def available_photos() -> list[str]:
 class PhotosSource(Source):
     name = "photos"
     kind = "photos"
+    prefix = "photos"
+    image_kinds = ("photos",)
+
+    @classmethod
+    def from_spec(cls, argument: str, *, column_map: dict[str, str], difficulty: int) -> Source:
+        if argument:
+            raise UserError("photos takes no argument", where="--source")
+        return cls()
+
+    @classmethod
+    def render(cls, spec: ImageSpec) -> tuple[bytes, str]:
+        return render_photo(spec)
+
+    @classmethod
+    def meta(cls, spec: ImageSpec) -> dict[str, Any]:
+        return photo_meta(spec)
 
     def __init__(self) -> None:
         self.names = available_photos()

@@ -1,7 +1,8 @@
 """Procedural image families: a scene spec sampled from an RNG, rendered without randomness, with questions
 whose answers are computed from the spec (so they are right by construction).
 
-Each family module defines one :class:`Family` subclass; ``FAMILIES`` lists them in a stable order.
+Each family module defines one :class:`Family` subclass, which registers itself in :data:`FAMILIES` when it is
+defined; the ``mix`` source draws from a pinned list of family names (:data:`~generator.generation.sources.mix.MIX_FAMILIES`), so a new family changes no existing dataset.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from PIL import Image
+
+from generator.common.errors import UserError
+from generator.common.registry import Registry
 
 Ask = tuple[str, str, str]
 """(question, reference answer, answer type) before it is attached to image indices."""
@@ -28,6 +32,11 @@ class Family(ABC):
     name: str
     description: str
     question_types: tuple[str, ...]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # a concrete family: one shared instance, registered by its name
+            FAMILIES.register(cls.name, cls())
 
     @abstractmethod
     def sample(self, rng: random.Random, difficulty: int) -> dict[str, Any]:
@@ -77,35 +86,17 @@ def yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-# (module, class) of every family, in the order they are listed; modules are imported on first use.
-REGISTRY: tuple[tuple[str, str], ...] = (
-    ("bar_chart", "BarChart"),
-    ("line_chart", "LineChart"),
-    ("pie_chart", "PieChart"),
-    ("shapes", "Shapes"),
-    ("receipt", "Receipt"),
-    ("clock", "Clock"),
-    ("calendar_month", "CalendarMonth"),
-    ("grid_map", "GridMap"),
-)
-
-_INSTANCES: list[Family] = []
+#: Every procedural family, registered when its class is defined (see ``Family.__init_subclass__``).
+FAMILIES: Registry[Family] = Registry("image family", package="generator.generation.sources.families",
+                                      error=UserError)
 
 
 def all_families() -> list[Family]:
-    """Return one shared instance of every procedural family, in a stable order."""
-    if not _INSTANCES:
-        import importlib
-
-        for module_name, class_name in REGISTRY:
-            module = importlib.import_module(f"generator.generation.sources.families.{module_name}")
-            _INSTANCES.append(getattr(module, class_name)())
-    return list(_INSTANCES)
+    """Every registered procedural family, by name."""
+    entries = FAMILIES.entries()
+    return [entries[name] for name in sorted(entries)]
 
 
 def family_by_name(name: str) -> Family | None:
     """Return the family called ``name``, or None."""
-    for family in all_families():
-        if family.name == name:
-            return family
-    return None
+    return FAMILIES.find(name)
