@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from scoring_fakes import catalogue_rows, write_parquet_dataset
@@ -103,3 +104,18 @@ def test_standalone_script_reports_user_errors(script, tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert f"{bad}:line 1: malformed JSON" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_generation_only_members_are_not_embedded_and_do_not_change_the_scorer() -> None:
+    """Samplers, witness contributions, conflicts, examples and perturbations are not part of the scorer."""
+    from generator.dataset.bundle import GENERATION_ONLY_MEMBERS, collect_modules, strip_generation_members
+
+    source = (Path(__file__).resolve().parent.parent / "generator/core/instructions/types/end.py").read_text()
+    edited = source.replace('failing=("Is it? No.",', 'failing=("Is it? No!",')
+    assert edited != source
+    assert strip_generation_members(edited) == strip_generation_members(source)
+    embedded = collect_modules()["generator.core.instructions.types.end"][1]
+    for member in GENERATION_ONLY_MEMBERS:
+        assert f"def {member}(" not in embedded and f"    {member} = " not in embedded, member
+    assert "def check_text(" in embedded
+    compile(embedded, "end.py", "exec")

@@ -111,6 +111,39 @@ def _imported_names(module: str, is_package: bool, node: ast.Import | ast.Import
     return [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
 
 
+#: Members of instruction-type classes that only generation and the tests use (samplers, witness contributions,
+#: conflict rules, examples, perturbations). The scorer embeds the types without them, so editing them never
+#: changes a release's scorer or its digest; everything a check runs is embedded verbatim.
+GENERATION_ONLY_MEMBERS = frozenset({"sample_kwargs", "contribute", "perturb", "conflicts", "examples"})
+_TYPES_PACKAGE = "generator.core.instructions.types."
+
+
+def strip_generation_members(source: str) -> str:
+    """``source`` without the class members named in :data:`GENERATION_ONLY_MEMBERS` (whole lines removed)."""
+    tree = ast.parse(source)
+    drop: list[tuple[int, int]] = []
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for member in node.body:
+            if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = member.name
+            elif isinstance(member, ast.Assign) and len(member.targets) == 1 and isinstance(member.targets[0], ast.Name):
+                name = member.targets[0].id
+            else:
+                continue
+            if name in GENERATION_ONLY_MEMBERS:
+                first = min([member.lineno] + [d.lineno for d in getattr(member, "decorator_list", [])])
+                drop.append((first, member.end_lineno or member.lineno))
+    lines = source.splitlines(keepends=True)
+    for first, last in sorted(drop, reverse=True):
+        del lines[first - 1:last]
+        # one blank line, not two, where a member between blank lines was removed
+        if 1 < first <= len(lines) and not lines[first - 2].strip() and not lines[first - 1].strip():
+            del lines[first - 1]
+    return "".join(lines)
+
+
 def collect_modules(roots: tuple[str, ...] = ROOTS) -> dict[str, tuple[bool, str]]:
     """``{module name: (is_package, source)}`` for the roots and their module-level ``generator`` imports."""
     pending: list[str] = []
@@ -131,6 +164,8 @@ def collect_modules(roots: tuple[str, ...] = ROOTS) -> dict[str, tuple[bool, str
             continue
         path, is_package = located
         source = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        if name.startswith(_TYPES_PACKAGE):
+            source = strip_generation_members(source)
         modules[name] = (is_package, source)
         for node in _module_level_imports(ast.parse(source, filename=str(path))):
             for imported in _imported_names(name, is_package, node):
