@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hubserver import HubServer
+from pngs import png_bytes
 
 TOKEN = "hf_TestTokenThatMustNeverBePrinted0123456789"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -170,16 +171,6 @@ def run_script(hub: HubServer, home: Path, script: Path, argv: list[str]) -> Cli
     return client(hub, home).run([str(script), *argv], {}, python=runner)
 
 
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 #: Two instructions of the official catalogue, given at turns 1 and 2 of every test conversation.
 INSTRUCTIONS = [
     {"id": "start:letter", "kwargs": '{"letter":"S"}', "wording": "Start every sentence with the letter (S)."},
@@ -190,7 +181,7 @@ INSTRUCTIONS = [
 
 def make_rows(config: str, count: int, salt: str) -> list[dict[str, Any]]:
     """Small conversation rows of the real row layout: two turns, one new instruction per turn, one image."""
-    png = _png()
+    png = png_bytes((200, 30, 30), 8)
     rows = []
     for index in range(count):
         turns = []

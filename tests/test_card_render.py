@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import yaml
-from test_features import make_row
+from dataset_rows import make_row
 
 from generator.dataset.card import (
     PLOT_PATH,
@@ -204,7 +204,7 @@ def test_size_category(n, label):
 
 
 def test_updates_distractors_and_conflicts_avoided_reach_the_card(folder):
-    from test_features import LETTER
+    from dataset_rows import LETTER
 
     from generator.dataset.stats import compute_stats
 

@@ -1,68 +1,12 @@
 """Row features: the datasets Features, the arrow schema and the JSON schema describe the same row.
-
-Also home of the small synthetic rows the dataset-format tests share (``make_row``, ``png_bytes``).
 """
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
+from dataset_rows import make_row
 
 from generator.dataset.features import ROW_SPEC, build_features
-
-
-def png_bytes(color: tuple[int, int, int], size: int = 16, label: str = "") -> bytes:
-    """A small PNG drawn with PIL (deterministic bytes)."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (size, size), color)
-    ImageDraw.Draw(image).rectangle([2, 2, size // 2, size // 2], outline=(255, 255, 255))
-    if label:
-        ImageDraw.Draw(image).text((1, 1), label, fill=(0, 0, 0))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _instruction(instruction_id: str, kwargs: dict, wording: str) -> dict:
-    return {"id": instruction_id, "kwargs": json.dumps(kwargs, sort_keys=True, separators=(",", ":")),
-            "wording": wording}
-
-
-LETTER = _instruction("start:letter", {"letter": "S"}, "Start every sentence with the letter (S).")
-ENDING = _instruction("end:punctuation", {"mark": "?"}, "End every sentence with a question mark (?).")
-
-
-def make_row(index: int = 0, config: str = "mmmt-if", n_turns: int = 3, n_images: int = 2) -> dict:
-    """A valid conversation: instruction at turn 1 (start:letter) and turn 3 (end:punctuation)."""
-    events = {1: LETTER, 3: ENDING}
-    active: list[dict] = []
-    turns = []
-    for number in range(1, n_turns + 1):
-        new = []
-        question = f"How many shapes are in Image{(number - 1) % n_images + 1}?"
-        prompt = question
-        if number in events:
-            new = [{**events[number], "action": "add"}]
-            active = [*active, {**events[number], "given_at": number}]
-            prompt = f"Instruction: {events[number]['wording']} {question}"
-        if config == "appended" and active:
-            prompt += "\n\n" + " ".join(a["wording"] for a in active)
-        turns.append({
-            "turn": number, "question": question, "prompt": prompt,
-            "new_instructions": new, "active_instructions": [dict(a) for a in active], "distractors": [],
-            "reference_answer": str(number + index), "answer_type": "number",
-            "image_indices": [(number - 1) % n_images],
-        })
-    return {
-        "id": f"chat-{index:04d}", "config": config, "source": "synthetic", "system_prompt": "",
-        "images": [png_bytes(((40 * index + 60 * k) % 256, 80, 120)) for k in range(n_images)],
-        "image_meta": [{"name": f"Image{k + 1}", "source": "synthetic", "license": "CC0-1.0",
-                        "attribution": "", "spec": json.dumps({"k": k})} for k in range(n_images)],
-        "turns": turns,
-    }
 
 
 def _struct_keys(spec) -> object:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pngs import png_bytes
 
 from generator.cli import cli
 from generator.release import official_import as official
@@ -384,7 +385,7 @@ def test_attached_images_leave_only_the_turn_gaps(tmp_path: Path, chats: tuple[s
         folder = tmp_path / "images" / chat
         folder.mkdir(parents=True)
         for k in range(1, _named_images(release, chat) + 1):
-            (folder / f"Image{k}.png").write_bytes(_png((10 * k, 0, 0)))
+            (folder / f"Image{k}.png").write_bytes(png_bytes((10 * k, 0, 0)))
             embedded += 1
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["import-official", str(subset), "--out", str(out),
@@ -423,16 +424,6 @@ def test_oracle_responses_score_pif_one(imported: Path) -> None:
     assert score_rows(rows, lazy, mode="strict")["pif"] < 0.5
 
 
-def _png(colour: tuple[int, int, int]) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _named_images(release: official.OfficialRelease, conversation: str) -> int:
     chat = next(c for c in release.chats if c.id == conversation)
     return max(int(k) for t in chat.turns for k in re.findall(r"Image(\d)", t.prompt))
@@ -443,7 +434,7 @@ def test_user_images_are_attached_per_conversation(tmp_path: Path, release: offi
     folder = tmp_path / "images" / "0"
     folder.mkdir(parents=True)
     for k in range(1, needed + 1):
-        (folder / f"Image{k}.png").write_bytes(_png((10 * k, 0, 0)))
+        (folder / f"Image{k}.png").write_bytes(png_bytes((10 * k, 0, 0)))
     (folder / "notes.txt").write_text("ignored")
     rows = official.to_rows(release)
     assert official.attach_images(rows, tmp_path / "images") == 1
@@ -466,7 +457,7 @@ def test_cli_embeds_user_images(tmp_path: Path, release: official.OfficialReleas
     folder = tmp_path / "images" / "6"
     folder.mkdir(parents=True)
     for k in range(1, needed + 1):
-        (folder / f"image{k}.PNG").write_bytes(_png((0, 20 * k, 0)))
+        (folder / f"image{k}.PNG").write_bytes(png_bytes((0, 20 * k, 0)))
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["import-official", str(CSV_PATH), "--out", str(out),
                                       "--images", str(tmp_path / "images")])

@@ -11,20 +11,6 @@ from generator.generation.config import GenConfig
 from generator.generation.plan import plan_schedule
 
 
-@pytest.fixture
-def catalogue():
-    """The instruction catalogue, with the plan's and renderer's per-process caches emptied around each test."""
-    from generator.core import instructions
-    from generator.generation import plan, render
-
-    caches = (plan.candidate_pool, render.instruction_wording, render.event_wording, render._official_wordings)
-    for cache in caches:
-        cache.cache_clear()
-    yield instructions
-    for cache in caches:
-        cache.cache_clear()
-
-
 def _compatible(catalogue, active, memo={}) -> bool:  # noqa: B006  (a deliberate per-process memo)
     key = frozenset(a.instruction.key for a in active)
     if key not in memo:

@@ -15,7 +15,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from test_plan import catalogue  # noqa: F401  (fixture)
 
 from generator.generation.config import GenConfig
 from generator.generation.plan import plan_schedule
@@ -113,7 +112,7 @@ def test_release_file_is_the_official_one(release) -> None:
     assert summary["hazard"][6][0] == 0  # the cap of 6 is never exceeded
 
 
-def test_default_policy_matches_the_release(catalogue, release) -> None:  # noqa: F811
+def test_default_policy_matches_the_release(catalogue, release) -> None:
     summary, lengths = release
     plan = _plan_summary(GenConfig().hazard, lengths)
     z = _deviations(plan, summary)
@@ -122,14 +121,14 @@ def test_default_policy_matches_the_release(catalogue, release) -> None:  # noqa
     assert max(plan["per_chat"]) <= 6
 
 
-def test_wrong_hazard_is_detected(catalogue, release) -> None:  # noqa: F811
+def test_wrong_hazard_is_detected(catalogue, release) -> None:
     summary, lengths = release
     plan = _plan_summary((0.5,) * 6, lengths)
     z = _deviations(plan, summary)
     assert max(abs(v) for v in z.values()) > Z_LIMIT
 
 
-def test_categories_and_wordings_are_drawn_uniformly(catalogue, release) -> None:  # noqa: F811
+def test_categories_and_wordings_are_drawn_uniformly(catalogue, release) -> None:
     """The release draws a category uniformly among the unused ones and a wording uniformly within it."""
     from generator.generation.plan import candidate_pool
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeServer
+from pngs import png_bytes
 
 from generator.common.errors import UserError
 from generator.running.client import (
@@ -29,16 +30,8 @@ from generator.running.runner import (
 )
 
 
-def _png(color=(10, 20, 30), fmt="PNG") -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), color).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
 def _row(n_turns=3, system="", n_images=2) -> dict:
-    return {"id": "c1", "system_prompt": system, "images": [{"bytes": _png((i, 0, 0)), "path": None}
+    return {"id": "c1", "system_prompt": system, "images": [{"bytes": png_bytes((i, 0, 0)), "path": None}
                                                           for i in range(n_images)],
             "turns": [{"turn": t, "prompt": f"prompt {t}", "active_instructions": []} for t in range(1, n_turns + 1)]}
 
@@ -77,7 +70,7 @@ def test_build_messages_without_images_is_plain_text_and_checks_history():
 def test_image_data_uri_passes_accepted_formats_through_and_reencodes_others(tmp_path):
     from PIL import Image
 
-    png, jpeg, bmp = _png(), _png(fmt="JPEG"), _png(fmt="BMP")
+    png, jpeg, bmp = png_bytes(), png_bytes(fmt="JPEG"), png_bytes(fmt="BMP")
     path = tmp_path / "x.png"
     path.write_bytes(png)
     cases = [

@@ -17,18 +17,11 @@ from typing import Any
 
 import pytest
 import yaml
+from pngs import png_bytes
 
 from generator.running.integrations import harness
 from generator.running.integrations.lmms_eval import TASK_DIR
 from generator.running.runner import build_messages, image_data_uri
-
-
-def _png(shade: int) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (5, 5), (shade, 0, 0)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -37,7 +30,7 @@ def _rows() -> list[dict[str, Any]]:
         turns = [{"turn": t, "prompt": f"c{c} question {t}", "reference_answer": str(t), "answer_type": "number",
                   "active_instructions": []} for t in (1, 2, 4)]  # turn numbers need not be contiguous
         rows.append({"id": f"c{c}", "system_prompt": "Be exact." if c else "",
-                     "images": [{"bytes": _png(10 * c + i), "path": None} for i in range(2)], "turns": turns})
+                     "images": [{"bytes": png_bytes((10 * c + i, 0, 0), 5), "path": None} for i in range(2)], "turns": turns})
     return rows
 
 

@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from test_features import ENDING, LETTER, make_row
+from dataset_rows import ENDING, LETTER, make_row
 
 from generator.common.errors import ValidationError
 from generator.dataset.schema import row_problems, validate_row

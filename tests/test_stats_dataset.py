@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from test_features import ENDING, LETTER, make_row
+from dataset_rows import ENDING, LETTER, make_row
 
 from generator.cli import cli
 from generator.dataset.stats import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_features import make_row
+from dataset_rows import make_row
 
 from generator.cli import cli
 from generator.common.errors import ValidationError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_features import make_row
+from dataset_rows import make_row
 
 from generator.common.errors import UserError, ValidationError
 from generator.dataset.layout import parse_shard_name, shard_name
