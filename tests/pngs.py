@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 
-def png_bytes(color: tuple[int, int, int] = (10, 20, 30), size: int | tuple[int, int] = 4, *, fmt: str = "PNG",
+def png_bytes(color: tuple[int, int, int] | str = (10, 20, 30), size: int | tuple[int, int] = 4, *, fmt: str = "PNG",
               label: str = "", outline: bool = False) -> bytes:
     """An image of one colour, optionally with a white square outline and a text label, encoded as ``fmt``."""
     from PIL import Image, ImageDraw

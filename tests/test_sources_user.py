@@ -9,6 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from pngs import png_bytes
 
 from generator.common.errors import UserError
 from generator.common.rng import derive_rng
@@ -18,7 +19,7 @@ from generator.generation.sources.folder import make_qa
 
 
 def _png(path, colour, size=(32, 24)):
-    Image.new("RGB", size, colour).save(path)
+    path.write_bytes(png_bytes(colour, size))
 
 
 def _write_jsonl(path, records):
