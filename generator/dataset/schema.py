@@ -265,7 +265,7 @@ def _kwargs_problem(text: str) -> str:
     """Why ``text`` is not a JSON object ("" when it is); cached because the same kwargs recur on every turn."""
     try:
         parsed = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg})"
     return "" if isinstance(parsed, dict) else "must be a JSON object"
 

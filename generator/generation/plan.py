@@ -291,7 +291,7 @@ def _draw_schedule(cfg: GenConfig, seed: int, split: str, index: int) -> tuple[T
     state = _Schedule(cfg, rng)
     fixed = _fixed_counts(cfg) if cfg.schedule == "fixed" else {}
     spread = _uniform_counts(cfg, rng) if cfg.schedule == "uniform" else {}
-    timeline = []
+    timeline: Timeline = []
     last_event_turn = -cfg.turns
     for turn in range(1, cfg.turns + 1):
         events: list[InstructionEvent] = []

@@ -16,7 +16,7 @@ def catalogue_rows(set_name: str) -> list[dict]:
     from generator.common.rng import derive_rng
     from generator.core.instructions import Instruction, instruction_set
 
-    official = {}
+    official: dict[str, tuple[str, Instruction]] = {}
     for text, inst in official_catalogue():
         official.setdefault(inst.id, (text, inst))
     rows = []

@@ -20,13 +20,13 @@ def command(as_json: bool, show: str | None) -> None:
     from generator.generation.variants import DEFAULT_VARIANTS, changed_knobs, get_variant, list_variants
 
     if show is not None:
-        knobs = get_variant(show, where="--show").to_dict()
+        preset = get_variant(show, where="--show").to_dict()
         if as_json:
-            click.echo(json.dumps(knobs, indent=2))
+            click.echo(json.dumps(preset, indent=2))
             return
         import yaml
 
-        click.echo(yaml.safe_dump(knobs, sort_keys=False, allow_unicode=True), nl=False)
+        click.echo(yaml.safe_dump(preset, sort_keys=False, allow_unicode=True), nl=False)
         return
     presets = list_variants()
     if as_json:

@@ -113,7 +113,8 @@ def _validate_param(spec: ParamSpec, value: object, type_id: str) -> object:
             raise ValueError(f"{where} must be a single letter, got {value!r}")
         return value
     if spec.kind == "keyword":
-        if not _is_phrase(value) or any(c in value for c in ",.!?;:\"") or len(str(value).strip()) < 2:
+        if not isinstance(value, str) or not _is_phrase(value) or any(c in value for c in ",.!?;:\"") \
+                or len(value.strip()) < 2:
             raise ValueError(f"{where} must be a word or short phrase without punctuation, got {value!r}")
         return value
     if spec.kind == "phrase":

@@ -51,7 +51,7 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 def text_size(text: str, fnt: ImageFont.FreeTypeFont) -> tuple[int, int]:
     """Return (width, height) of ``text`` drawn with ``fnt``."""
     left, top, right, bottom = fnt.getbbox(text)
-    return right - left, bottom - top
+    return round(right - left), round(bottom - top)
 
 
 def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tuple[Image.Image, ImageDraw.ImageDraw]:
@@ -76,6 +76,7 @@ def _text_mask(text: str, size: int, bold: bool, anchor: str, stroke: int = 0) -
     """
     fnt = font(size, bold)
     left, top, right, bottom = fnt.getbbox(text, anchor=anchor, stroke_width=stroke)
+    left, top, right, bottom = round(left), round(top), round(right), round(bottom)
     mask = Image.new("1", (max(1, right - left), max(1, bottom - top)), 0)
     ImageDraw.Draw(mask).text((-left, -top), text, font=fnt, fill=1, anchor=anchor, stroke_width=stroke,
                               stroke_fill=1)
@@ -93,7 +94,7 @@ def put_text(image: Image.Image, xy: tuple[float, float], text: str, size: int, 
     layers = [(halo, halo_fill)] if halo else []
     for stroke, colour in [*layers, (0, fill)]:
         mask, left, top = _text_mask(text, size, bold, anchor, stroke)
-        ink = image.palette.getcolor(colour, image) if image.mode == "P" else colour
+        ink = image.palette.getcolor(colour, image) if image.mode == "P" and image.palette else colour
         image.paste(ink, (x + left, y + top, x + left + mask.width, y + top + mask.height), mask)
 
 

@@ -69,7 +69,7 @@ class ProceduralSource(Source):
             groups.setdefault(family.name, []).append(i)
         for indices in groups.values():
             family = families[indices[0]]
-            combos = list(itertools.combinations(indices, 2))
+            combos: list[tuple[int, ...]] = list(itertools.combinations(indices, 2))
             if len(indices) >= 3:
                 combos.append(tuple(sorted(rng.sample(indices, 3))))
             for combo in combos:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image
@@ -68,7 +69,7 @@ class Family(ABC):
         raise RuntimeError(f"{self.name}: no readable scene after {MAX_SAMPLE_TRIES} tries")
 
 
-def unique_best(names: list[str], values: list[float], *, highest: bool = True) -> str | None:
+def unique_best(names: Sequence[str], values: Sequence[float], *, highest: bool = True) -> str | None:
     """Return the name with the highest (or lowest) value, or None on a tie."""
     best = max(values) if highest else min(values)
     winners = [name for name, value in zip(names, values, strict=True) if value == best]
