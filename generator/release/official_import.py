@@ -18,6 +18,7 @@ The module is pure standard library at import time; the catalogue is imported wh
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
 import re
@@ -650,3 +651,71 @@ def attach_images(rows: list[dict[str, Any]], images_dir: str | Path) -> int:
         row["images"], row["image_meta"] = images, meta
         attached += 1
     return attached
+
+
+# ------------------------------------------------------------------------------------------ MMDU rebuild
+
+
+@dataclass
+class MMDURebuild:
+    """What :func:`attach_mmdu` did: the decisions, the mapping file's text and the rows that got images."""
+
+    matches: list[Any]  # generator.release.mmdu_match.Match, one per chat in release order
+    mapping: str  # MAPPING_FILE's text
+    attached: int
+
+
+def official_questions(release: OfficialRelease) -> list[Any]:
+    """Each chat's (turn number, question) pairs, the ``Instruction: ...`` prefixes already removed."""
+    from generator.release.mmdu_match import OfficialQuestions
+
+    return [OfficialQuestions(chat.id, tuple((t.turn, t.question) for t in chat.turns)) for chat in release.chats]
+
+
+def attach_mmdu(rows: list[dict[str, Any]], release: OfficialRelease, data: Any, *,
+                tick: Any = None) -> MMDURebuild:
+    """Match every chat to its MMDU dialogue and embed that dialogue's images in marker order.
+
+    ``data`` is an opened MMDU source (:func:`generator.generation.sources.mmdu.open_mmdu`). A matched row gets
+    the images as MMDU stores them (each decoded once to check it) and an ``image_meta`` whose ``spec`` records
+    the MMDU file, dialogue id, image path, SHA-256 and ``mmdu_turns``: the 0-based MMDU user turn matched to each
+    official turn (null where none reaches the question threshold). An ambiguous or unmatched chat keeps the
+    unreleased placeholders, its spec saying why; the caller declares the ``unreleased-images`` departure.
+    """
+    from generator.release.mmdu_match import MATCHED, mapping_csv, match_conversations
+
+    dialogues = data.dialogues
+    hashes: dict[int, tuple[str, ...]] = {}
+
+    def images_of(position: int) -> tuple[str, ...]:
+        if position not in hashes:
+            hashes[position] = data.sha256(dialogues[position])
+        return hashes[position]
+
+    matches = match_conversations(official_questions(release), dialogues, images_of, tick=tick)
+    attached = 0
+    for row, match in zip(rows, matches, strict=True):
+        if match.status != MATCHED or match.best is None:
+            for entry in row["image_meta"]:
+                spec = json.loads(entry["spec"])
+                spec["mmdu_match"] = match.status
+                entry["spec"] = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+            continue
+        dialogue = dialogues[match.best.position]
+        turns = [index for index, _ in match.best.pairs]
+        images, meta = [], []
+        for k, path in enumerate(dialogue.images):
+            raw, _format = data.image(dialogue, k)
+            images.append({"bytes": raw, "path": None})
+            meta.append({
+                "name": f"Image{k + 1}",
+                "source": "MMDU (laolao77/MMDU)",
+                "license": "CC-BY-NC-4.0",
+                "attribution": f"MMDU (Liu et al., 2024), {dialogue.file} dialogue {dialogue.id}",
+                "spec": json.dumps({"mmdu_file": dialogue.file, "mmdu_id": dialogue.id, "mmdu_image": path,
+                                    "mmdu_turns": turns, "sha256": hashlib.sha256(raw).hexdigest()},
+                                   sort_keys=True, separators=(",", ":")),
+            })
+        row["images"], row["image_meta"] = images, meta
+        attached += 1
+    return MMDURebuild(matches=matches, mapping=mapping_csv(matches, dialogues), attached=attached)

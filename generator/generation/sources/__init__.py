@@ -70,6 +70,10 @@ def get_source(spec: str, *, column_map: dict[str, str] | str | None = None, dif
         from generator.generation.sources.hf import HFSource
 
         return HFSource(spec[len("hf:"):], column_map=parse_column_map(column_map))
+    if spec.startswith("mmdu:"):
+        from generator.generation.sources.mmdu import MMDUSource
+
+        return MMDUSource(spec[len("mmdu:"):])
     known = ", ".join(info.name for info in list_sources())
     raise UserError(f"unknown source {spec!r}; use one of: {known}")
 
@@ -105,6 +109,9 @@ def list_sources() -> list[SourceInfo]:
     infos += [SourceInfo(f.name, "procedural", f.question_types, PROCEDURAL_LICENSE, f.description)
               for f in families]
     infos.append(PHOTOS_INFO)
+    from generator.generation.sources.mmdu import INFO as MMDU_INFO
+
+    infos.append(MMDU_INFO)
     infos.append(SourceInfo("folder:PATH", "user", ANSWER_TYPES, "the user's",
                             "Images plus metadata.jsonl (file_name, question, optional answer, answer_type)."))
     infos.append(SourceInfo("hf:PATH_OR_ID[:split]", "user", ANSWER_TYPES, "the dataset's",
@@ -136,6 +143,10 @@ def render_image(spec: ImageSpec) -> tuple[bytes, str]:
         from generator.generation.sources.hf import render_hf_image
 
         return render_hf_image(spec)
+    if kind == "mmdu":
+        from generator.generation.sources.mmdu import render_mmdu_image
+
+        return render_mmdu_image(spec)
     raise ValueError(f"image spec of unknown kind {kind!r}")
 
 
