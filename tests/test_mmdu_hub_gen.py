@@ -69,7 +69,7 @@ def test_hub_source_at_a_revision_matches_like_the_local_files(hub, hub_home, mm
     assert again.returncode == 0, again.stderr[-2000:]
     assert not [path for method, path in hub.state.requests if method == "GET" and "/resolve/" in path]
     # main no longer holds the dialogues
-    latest = worker.run(argv[:4] + ["--out", str(tmp_path / "latest")], {})
+    latest = worker.run([*argv[:4], "--out", str(tmp_path / "latest")], {})
     assert latest.returncode != 0 and "no usable MMDU dialogue" in latest.stderr
 
 

@@ -197,3 +197,36 @@ def test_run_sends_rebuilt_images_and_warns_once_for_imageless_conversations(reb
     for row in rows.values():
         assert by_first_text[row["turns"][0]["prompt"]] == len(row["images"])
     assert sum(len(r["turns"]) for r in rows.values()) == len(requests)
+
+
+def test_comparison_with_the_released_pif_uses_the_same_turns(rebuilt, official_subset, tmp_path):
+    """Fed the release's own GPT-4o numbers (hidden unit removed) as 'ours', the script reproduces that row."""
+    import subprocess
+    import sys
+
+    from generator.release.official_import import read_official
+
+    out, _ = rebuilt
+    release = read_official(official_subset)
+    details = tmp_path / "details.jsonl"
+    with details.open("w") as handle:
+        for t in release.turns:
+            value = t.release_pif_without_hidden()["GPT-4o"] if t.active else None
+            handle.write(json.dumps({"id": t.conversation, "turn": t.turn, "sample": 0, "pif": value}) + "\n")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "compare_official_pif.py"
+    done = subprocess.run([sys.executable, str(script), str(official_subset), str(details), "--label", "echo",
+                           "--mapping", str(out / mm.MAPPING_FILE)], capture_output=True, text=True, timeout=120,
+                          cwd=script.parent.parent)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("|")[1].strip() + "/" + line.split("|")[2].strip(): line.split("|")[3:-1]
+             for line in done.stdout.splitlines()[2:]}
+    assert lines["echo/ours"] == lines["GPT-4o/without hidden unit"]
+    from generator.release.official_import import compare_with_release
+
+    matched = {c for c, (s, _) in EXPECTED.items() if s == "matched"}
+    table = compare_with_release(release, [json.loads(x) for x in details.read_text().splitlines()], "echo",
+                                 only=matched)
+    assert table[0]["n_overall"] == sum(len(official_questions()[c]) for c in matched)
+    bad = subprocess.run([sys.executable, str(script), str(official_subset), str(tmp_path / "none.jsonl")],
+                         capture_output=True, text=True, timeout=120, cwd=script.parent.parent)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

@@ -719,3 +719,42 @@ def attach_mmdu(rows: list[dict[str, Any]], release: OfficialRelease, data: Any,
         row["images"], row["image_meta"] = images, meta
         attached += 1
     return MMDURebuild(matches=matches, mapping=mapping_csv(matches, dialogues), attached=attached)
+
+
+def compare_with_release(release: OfficialRelease, details: Iterable[dict[str, Any]], label: str,
+                         only: set[str] | None = None, turns_of_interest: Sequence[int] = (1, 20)
+                         ) -> list[dict[str, Any]]:
+    """Our model's PIF next to the released per-model PIF columns, on exactly the same official turns.
+
+    ``details`` are the records of ``mmmtif score --details`` (sample 0 is used; a turn without instructions
+    counts 1, as the release counts it); ``only`` restricts both sides to some conversations (for instance the
+    ones rebuilt with MMDU images). Rows as :func:`release_pif_table` (``released`` and ``without_hidden_unit``
+    for the released models; the hidden unit never applies to our scores).
+    """
+    ours: dict[tuple[str, int], float] = {}
+    for record in details:
+        if int(record.get("sample", 0)) != 0:
+            continue
+        pif = record.get("pif")
+        ours[(str(record["id"]), int(record["turn"]))] = 1.0 if pif is None else float(pif)
+    turns = [t for t in release.turns if (t.conversation, t.turn) in ours
+             and (only is None or t.conversation in only)]
+
+    def row(model: str, variant: str, value: Any) -> dict[str, Any]:
+        entry: dict[str, Any] = {"model": model, "variant": variant}
+        for number in turns_of_interest:
+            at = [t for t in turns if t.turn == number]
+            entry[f"turn_{number}"] = _mean(value(t) for t in at)
+            entry[f"n_turn_{number}"] = len(at)
+        entry["overall"] = _mean(value(t) for t in turns)
+        entry["n_overall"] = len(turns)
+        instructed = [t for t in turns if t.active]
+        entry["instructed"] = _mean(value(t) for t in instructed)
+        entry["n_instructed"] = len(instructed)
+        return entry
+
+    table = [row(label, "ours", lambda t: ours[(t.conversation, t.turn)])]
+    for model in release.models:
+        table.append(row(model, "released", lambda t, m=model: t.release_pif.get(m)))
+        table.append(row(model, "without_hidden_unit", lambda t, m=model: t.release_pif_without_hidden().get(m)))
+    return table
