@@ -230,3 +230,18 @@ def test_comparison_with_the_released_pif_uses_the_same_turns(rebuilt, official_
     bad = subprocess.run([sys.executable, str(script), str(official_subset), str(tmp_path / "none.jsonl")],
                          capture_output=True, text=True, timeout=120, cwd=script.parent.parent)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_many_equally_good_dialogues_are_ambiguous_not_cut_from_the_shortlist():
+    """Twelve dialogues carry the same questions with different images: more than the shortlist, still ambiguous."""
+    from generator.generation.sources.mmdu import MMDUDialogue, MMDUTurn
+
+    questions = [q for _, q in official_questions()["2"]]
+    conversation = mm.OfficialQuestions("2", tuple(official_questions()["2"]))
+    many = [MMDUDialogue(f"d{k}", "x.json", ("a", "b", "c"), tuple(MMDUTurn(q, q, None, ()) for q in questions))
+            for k in range(12)]
+    assert len(mm.shortlist([conversation], [[mm.normalise(q) for q in questions]] * 12)[0]) == 12
+    [match] = mm.match_conversations([conversation], many, lambda p: (str(p),))
+    assert match.status == mm.AMBIGUOUS
+    [single] = mm.match_conversations([conversation], many[:1], lambda p: (str(p),))
+    assert single.status == mm.MATCHED and single.best is not None and single.best.key == "x.json#d0"

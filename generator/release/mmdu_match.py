@@ -42,6 +42,7 @@ QUESTION_MIN = 0.7
 ACCEPT = 0.8
 MARGIN = 0.05
 SHORTLIST = 8
+KEPT = 4 * SHORTLIST  # pre-selected dialogues held per conversation while streaming (room for ties at the cut)
 COMMON_BIGRAM = 10
 MIN_COVERAGE = 0.2  # a dialogue sharing fewer of a conversation's word pairs is not a candidate
 
@@ -158,7 +159,8 @@ def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
 
 def shortlist(conversations: Sequence[OfficialQuestions], dialogues: Sequence[Sequence[Sequence[str]]],
               *, tick: Callable[[], None] | None = None) -> list[list[int]]:
-    """For each conversation, the positions of the :data:`SHORTLIST` dialogues sharing most of its word pairs."""
+    """For each conversation, the positions of the :data:`SHORTLIST` dialogues sharing most of its word pairs,
+    plus any dialogue tied with the last of them (up to :data:`KEPT`)."""
     owners: dict[tuple[str, str], set[int]] = {}
     for c, conversation in enumerate(conversations):
         for _, question in conversation.turns:
@@ -184,13 +186,19 @@ def shortlist(conversations: Sequence[OfficialQuestions], dialogues: Sequence[Se
                 continue
             heap = heaps[c]
             item = (coverage, -position)  # ties: the earlier dialogue stays
-            if len(heap) < SHORTLIST:
+            if len(heap) < KEPT:
                 heapq.heappush(heap, item)
             elif item > heap[0]:
                 heapq.heapreplace(heap, item)
         if tick is not None:
             tick()
-    return [sorted(-p for _, p in heap) for heap in heaps]
+    shortlists = []
+    for heap in heaps:
+        ranked = sorted(heap, reverse=True)
+        # dialogues tied with the last one kept are kept too: a cut inside a tie could hide a rival
+        cut = ranked[SHORTLIST - 1][0] if len(ranked) >= SHORTLIST else 0.0
+        shortlists.append(sorted(-p for coverage, p in ranked if coverage >= cut))
+    return shortlists
 
 
 def match_conversations(conversations: Sequence[OfficialQuestions], dialogues: Sequence[Any],
