@@ -160,3 +160,17 @@ def test_source_history_sends_mmdu_answers_and_model_history_stays_the_default(g
     own_assistants = [t for role, t in zip(last_own["roles"], last_own["texts"], strict=True) if role == "assistant"]
     assert own_assistants == model_answers[:len(own_assistants)]
     assert json.loads((tmp_path / "m.jsonl").read_text().splitlines()[0])["history"] == "model"
+
+
+def test_reference_history_on_open_mmdu_answers_obeys_the_rules_without_the_answer(generated):
+    """MMDU's open answers have no checkable phrase: the oracle witness still composes (it used to raise)."""
+    import pyarrow.parquet as pq
+
+    from generator.running.runner import reference_history, source_history
+
+    rows = pq.read_table(sorted((generated / "mmmt-if").glob("*.parquet")), columns=["id", "turns"]).to_pylist()
+    row = next(r for r in rows if any(t["active_instructions"] for t in r["turns"]))
+    witnesses = reference_history(row)
+    assert len(witnesses) == len(row["turns"])
+    assert all("MMDU answer" not in w for w in witnesses)
+    assert source_history(row) == [t["reference_answer"] for t in row["turns"]]
