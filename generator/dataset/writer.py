@@ -266,7 +266,8 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
                   card_context: Mapping[str, Any] | None = None, overwrite: bool = False,
                   max_rows_per_shard: int = DEFAULT_MAX_ROWS_PER_SHARD, default_config: str = "mmmt-if",
                   quiet: bool = False, generation_args: Mapping[str, Any] | None = None,
-                  row_group_size: int = ROW_GROUP_SIZE, validate: bool = True) -> WriteResult:
+                  row_group_size: int = ROW_GROUP_SIZE, validate: bool = True,
+                  extra_files: Mapping[str, bytes] | None = None) -> WriteResult:
     """Stream ``{config: {split: rows}}`` into a dataset folder and return what was written.
 
     Rows are consumed lazily, config by config and split by split, in the mapping's order. ``default_config`` gets
@@ -275,7 +276,9 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
     the body), ``generation_args`` (recorded in the manifest when ``generation_args`` is not given) and
     ``extra_stats`` (``{config: {name: value}}``, counts the rows cannot show, e.g. ``conflicts_avoided``) and
     ``departures`` (names from ``generator.dataset.schema.DEPARTURES`` that imported data needs; recorded in the manifest
-    so that ``mmmtif validate`` applies the same rules).
+    so that ``mmmtif validate`` applies the same rules). ``extra_files`` (name -> bytes) are written at the top of
+    the folder before the manifest, so they are listed, hashed and published like every other file (the official
+    import's MMDU mapping is one).
     """
     from generator.common.progress import progress
     from generator.dataset import card as card_module
@@ -358,6 +361,10 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
                                          changelog=context.get("changelog"), describe=context.get("describe"),
                                          **card_options)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
+        for name, content in (extra_files or {}).items():
+            if "/" in name or name.startswith(".") or (tmp / name).exists():
+                raise ValueError(f"extra file name {name!r} is not a free top-level name")
+            (tmp / name).write_bytes(content)
         has_script = _write_scoring_script(tmp)
         manifest = build_manifest(tmp, configs=config_info, default_config=default, generation_args=generation_args,
                                   card=card_options, departures=departures)

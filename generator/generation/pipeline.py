@@ -167,7 +167,7 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
     if num_proc < 1:
         raise UserError(f"--num-proc must be at least 1, got {num_proc}", where="--num-proc")
     prepare_target(out_dir, overwrite=overwrite)
-    _source(run)  # fail early (one line) on a bad source spec, before workers start
+    source = _source(run)  # fail early (one line) on a bad source spec, before workers start
     # Instruction catalogue sets are resolved once here so that a missing set fails before any work.
     from generator.generation.plan import candidate_pool
 
@@ -189,9 +189,12 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
             "extra_stats": workers.extra_stats,
             "pretty_name": "MMMT-IF",
             "generation_args": run.generation_args(configs),
-            "extra": variants_markdown(configs),
+            "extra": variants_markdown(configs) + _source_section(source),
             "describe": preset_description,
         }
+        # A source whose material carries its own licence (MMDU: CC-BY-NC-4.0) sets the card's licence.
+        if getattr(source, "dataset_license", None):
+            card_context["license"] = source.dataset_license
         result = write_dataset(out_dir, streams, card_context=card_context, overwrite=overwrite,
                                default_config=configs[0].name, quiet=True, validate=False)
     except BaseException:
@@ -201,6 +204,12 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
         bar.close()
     workers.close()
     return result
+
+
+def _source_section(source: Any) -> str:
+    """The card section a source asks for (where its material comes from and under which licence), if any."""
+    section = getattr(source, "card_section", None)
+    return f"\n{section}" if section else ""
 
 
 def variants_markdown(configs: Sequence[GenConfig]) -> str:

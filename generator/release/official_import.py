@@ -18,6 +18,7 @@ The module is pure standard library at import time; the catalogue is imported wh
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
 import re
@@ -650,3 +651,110 @@ def attach_images(rows: list[dict[str, Any]], images_dir: str | Path) -> int:
         row["images"], row["image_meta"] = images, meta
         attached += 1
     return attached
+
+
+# ------------------------------------------------------------------------------------------ MMDU rebuild
+
+
+@dataclass
+class MMDURebuild:
+    """What :func:`attach_mmdu` did: the decisions, the mapping file's text and the rows that got images."""
+
+    matches: list[Any]  # generator.release.mmdu_match.Match, one per chat in release order
+    mapping: str  # MAPPING_FILE's text
+    attached: int
+
+
+def official_questions(release: OfficialRelease) -> list[Any]:
+    """Each chat's (turn number, question) pairs, the ``Instruction: ...`` prefixes already removed."""
+    from generator.release.mmdu_match import OfficialQuestions
+
+    return [OfficialQuestions(chat.id, tuple((t.turn, t.question) for t in chat.turns)) for chat in release.chats]
+
+
+def attach_mmdu(rows: list[dict[str, Any]], release: OfficialRelease, data: Any, *,
+                tick: Any = None) -> MMDURebuild:
+    """Match every chat to its MMDU dialogue and embed that dialogue's images in marker order.
+
+    ``data`` is an opened MMDU source (:func:`generator.generation.sources.mmdu.open_mmdu`). A matched row gets
+    the images as MMDU stores them (each decoded once to check it) and an ``image_meta`` whose ``spec`` records
+    the MMDU file, dialogue id, image path, SHA-256 and ``mmdu_turns``: the 0-based MMDU user turn matched to each
+    official turn (null where none reaches the question threshold). An ambiguous or unmatched chat keeps the
+    unreleased placeholders, its spec saying why; the caller declares the ``unreleased-images`` departure.
+    """
+    from generator.release.mmdu_match import MATCHED, mapping_csv, match_conversations
+
+    dialogues = data.dialogues
+    hashes: dict[int, tuple[str, ...]] = {}
+
+    def images_of(position: int) -> tuple[str, ...]:
+        if position not in hashes:
+            hashes[position] = data.sha256(dialogues[position])
+        return hashes[position]
+
+    matches = match_conversations(official_questions(release), dialogues, images_of, tick=tick)
+    attached = 0
+    for row, match in zip(rows, matches, strict=True):
+        if match.status != MATCHED or match.best is None:
+            for entry in row["image_meta"]:
+                spec = json.loads(entry["spec"])
+                spec["mmdu_match"] = match.status
+                entry["spec"] = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+            continue
+        dialogue = dialogues[match.best.position]
+        turns = [index for index, _ in match.best.pairs]
+        images, meta = [], []
+        for k, path in enumerate(dialogue.images):
+            raw, _format = data.image(dialogue, k)
+            images.append({"bytes": raw, "path": None})
+            meta.append({
+                "name": f"Image{k + 1}",
+                "source": "MMDU (laolao77/MMDU)",
+                "license": "CC-BY-NC-4.0",
+                "attribution": f"MMDU (Liu et al., 2024), {dialogue.file} dialogue {dialogue.id}",
+                "spec": json.dumps({"mmdu_file": dialogue.file, "mmdu_id": dialogue.id, "mmdu_image": path,
+                                    "mmdu_turns": turns, "sha256": hashlib.sha256(raw).hexdigest()},
+                                   sort_keys=True, separators=(",", ":")),
+            })
+        row["images"], row["image_meta"] = images, meta
+        attached += 1
+    return MMDURebuild(matches=matches, mapping=mapping_csv(matches, dialogues), attached=attached)
+
+
+def compare_with_release(release: OfficialRelease, details: Iterable[dict[str, Any]], label: str,
+                         only: set[str] | None = None, turns_of_interest: Sequence[int] = (1, 20)
+                         ) -> list[dict[str, Any]]:
+    """Our model's PIF next to the released per-model PIF columns, on exactly the same official turns.
+
+    ``details`` are the records of ``mmmtif score --details`` (sample 0 is used; a turn without instructions
+    counts 1, as the release counts it); ``only`` restricts both sides to some conversations (for instance the
+    ones rebuilt with MMDU images). Rows as :func:`release_pif_table` (``released`` and ``without_hidden_unit``
+    for the released models; the hidden unit never applies to our scores).
+    """
+    ours: dict[tuple[str, int], float] = {}
+    for record in details:
+        if int(record.get("sample", 0)) != 0:
+            continue
+        pif = record.get("pif")
+        ours[(str(record["id"]), int(record["turn"]))] = 1.0 if pif is None else float(pif)
+    turns = [t for t in release.turns if (t.conversation, t.turn) in ours
+             and (only is None or t.conversation in only)]
+
+    def row(model: str, variant: str, value: Any) -> dict[str, Any]:
+        entry: dict[str, Any] = {"model": model, "variant": variant}
+        for number in turns_of_interest:
+            at = [t for t in turns if t.turn == number]
+            entry[f"turn_{number}"] = _mean(value(t) for t in at)
+            entry[f"n_turn_{number}"] = len(at)
+        entry["overall"] = _mean(value(t) for t in turns)
+        entry["n_overall"] = len(turns)
+        instructed = [t for t in turns if t.active]
+        entry["instructed"] = _mean(value(t) for t in instructed)
+        entry["n_instructed"] = len(instructed)
+        return entry
+
+    table = [row(label, "ours", lambda t: ours[(t.conversation, t.turn)])]
+    for model in release.models:
+        table.append(row(model, "released", lambda t, m=model: t.release_pif.get(m)))
+        table.append(row(model, "without_hidden_unit", lambda t, m=model: t.release_pif_without_hidden().get(m)))
+    return table

@@ -46,3 +46,22 @@ def load_conversations(dataset: str, config: str | None, split: str | None, *, q
             if enabled:
                 datasets.enable_progress_bars()
     return loaded
+
+
+def conversations_without_images(rows: Any, limit: int | None = None) -> tuple[int, int]:
+    """(conversations without any image, conversations) among the first ``limit`` rows.
+
+    Read from the Arrow list lengths of a ``datasets.Dataset`` (no image is loaded), or from plain dict rows.
+    """
+    count = len(rows) if limit is None else min(limit, len(rows))
+    if hasattr(rows, "column_names"):
+        if "images" not in rows.column_names:
+            return count, count
+        import pyarrow.compute as pc
+
+        if getattr(rows, "_indices", None) is not None:  # a selection: materialise it so row k is table row k
+            rows = rows.flatten_indices()
+        column = rows.data.column("images").slice(0, count)
+        lengths = pc.fill_null(pc.list_value_length(column), 0)
+        return int(pc.sum(pc.equal(lengths, 0)).as_py() or 0), count
+    return sum(1 for index in range(count) if not rows[index].get("images")), count

@@ -7,6 +7,9 @@ How the chat history is built decides what is measured, so both ways are explici
 * ``reference`` history fixes every earlier assistant message to the oracle witness of that turn (a text that
   obeys the active instructions and contains the reference answer). Each turn is then independent of the model's
   earlier mistakes, and all turns can run in parallel.
+* ``source`` history fixes every earlier assistant message to the dataset's own answer of that turn
+  (``reference_answer`` verbatim): for sets built on MMDU dialogues these are MMDU's answers, which were written
+  before any instruction was inserted and do not follow the format instructions. Turns run in parallel too.
 
 Samples above 0 (for PIF-N-K) see the same history as sample 0 of their turn.
 
@@ -36,7 +39,9 @@ from generator.common.errors import UserError
 from generator.common.rng import derive_seed
 from generator.running.client import ChatClient, ChatError, ChatResult
 
-HISTORY_MODES = ("model", "reference")
+HISTORY_MODES = ("model", "reference", "source")
+#: History modes whose earlier assistant turns are fixed in advance (every turn can be asked at once).
+FIXED_HISTORIES = ("reference", "source")
 #: Refusals tied to one request (too long, malformed for this model): recordable as an empty answer. Others (bad
 #: key, unknown model) would fail every request alike, so they always stop the run.
 RECORDABLE_STATUS = frozenset({400, 413, 422})
@@ -158,12 +163,27 @@ def reference_history(row: dict[str, Any]) -> list[str]:
         active = [Instruction(item["id"], json.loads(item["kwargs"] or "{}"))
                   for item in (turn.get("active_instructions") or [])]
         reference = turn.get("reference_answer") or ""
-        phrase = answer_phrase(reference, turn.get("answer_type") or "") if reference else None
+        kind = turn.get("answer_type") or ""
+        # An open answer (MMDU's, for instance) has no checkable phrase: the witness then obeys the rules only.
+        phrase = answer_phrase(reference, kind) if reference and kind != "open" else None
         try:
             answers.append(compose_witness(active, phrase))
         except Exception as exc:
             raise UserError(f"cannot compose the reference answer: {exc}",
                             where=f"conversation {row.get('id')}: turn {turn.get('turn')}") from exc
+    return answers
+
+
+def source_history(row: dict[str, Any]) -> list[str]:
+    """The dataset's own answer of every turn, verbatim (MMDU's answers: they ignore the format instructions)."""
+    answers = []
+    for turn in row["turns"]:
+        answer = turn.get("reference_answer") or ""
+        if not answer:
+            raise UserError("no answer of its own to use as history (--history source needs a dataset whose "
+                            "turns carry their source's answers, such as one generated from mmdu:)",
+                            where=f"conversation {row.get('id')}: turn {turn.get('turn')}")
+        answers.append(answer)
     return answers
 
 
@@ -448,7 +468,7 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
 
     def push_ready(conv_pos: int) -> None:
         conv = conversations[conv_pos]
-        reach = len(conv.turn_numbers) if options.history == "reference" else min(
+        reach = len(conv.turn_numbers) if options.history in FIXED_HISTORIES else min(
             len(conv.turn_numbers), frontier(conv) + 1)
         for turn_pos in range(reach):
             for sample in range(options.samples):
@@ -461,7 +481,8 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
     for conv_pos in range(len(conversations)):
         push_ready(conv_pos)
 
-    cache = _PreparedCache(rows, reference_fn if options.history == "reference" else None,
+    fixed = {"reference": reference_fn, "source": source_history}.get(options.history)
+    cache = _PreparedCache(rows, fixed,
                            capacity=2 * options.concurrency + 4)
 
     def messages_for(conv_pos: int, turn_pos: int) -> list[dict[str, Any]]:

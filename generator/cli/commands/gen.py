@@ -72,6 +72,8 @@ def resolve_configs(variants: tuple[str, ...], config_files: tuple[Path, ...], *
               help="YAML/JSON file of knobs (one config, a list, or `variants:`); repeatable.")
 @click.option("--source", default="mix", show_default=True,
               help="Image Q&A source (see `mmmtif sources`).")
+@click.option("--revision", default=None,
+              help="Hub revision (branch, tag or commit) of an mmdu:hub:OWNER/NAME source; recorded in the source.")
 @click.option("--column-map", default=None, metavar="ROLE=COLUMN,...",
               help="Column mapping for an hf: source, e.g. image=img,question=q,answer=a.")
 @click.option("--difficulty", type=click.IntRange(1, 3), default=1, show_default=True,
@@ -88,7 +90,7 @@ def resolve_configs(variants: tuple[str, ...], config_files: tuple[Path, ...], *
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def command(turns: int | None, seed: int, conversations: int | None, variants: tuple[str, ...],
-            config_files: tuple[Path, ...], source: str, column_map: str | None, difficulty: int,
+            config_files: tuple[Path, ...], source: str, revision: str | None, column_map: str | None, difficulty: int,
             images_per_chat: str | None,
             instruction_turns: str | None, splits_text: str | None, num_proc: int, out_dir: Path, overwrite: bool,
             quiet: bool) -> None:
@@ -108,6 +110,16 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
         splits = dict(DEFAULT_SPLITS)
     configs = resolve_configs(variants, config_files, turns=turns, images_per_chat=images_per_chat,
                               instruction_turns=instruction_turns)
+    if revision is not None:
+        if not source.startswith("mmdu:"):
+            raise UserError("a revision applies only to an mmdu:hub:OWNER/NAME source", where="--revision")
+        from generator.generation.sources.mmdu import with_revision
+
+        source = "mmdu:" + with_revision(source[len("mmdu:"):], revision)
+    if source.startswith("mmdu:") and not quiet:
+        from generator.generation.sources.mmdu import cached_mmdu, report_malformed
+
+        report_malformed(cached_mmdu(source[len("mmdu:"):]), lambda line: click.echo(line, err=True))
     parsed_map = None
     if column_map is not None:
         if not source.startswith("hf:"):

@@ -10,7 +10,7 @@ import click
 
 from generator.cli import COMMANDS
 from generator.common.errors import UserError
-from generator.running.conversations import load_conversations
+from generator.running.conversations import conversations_without_images, load_conversations
 
 
 @click.command("run")
@@ -23,8 +23,10 @@ from generator.running.conversations import load_conversations
               help="Environment variable holding the API key (unset: no key is sent).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True,
               help="Responses per turn (N of PIF-N-K).")
-@click.option("--history", type=click.Choice(["model", "reference"]), default="model", show_default=True,
-              help="Earlier assistant turns: the model's own answers (sample 0) or fixed reference answers.")
+@click.option("--history", type=click.Choice(["model", "reference", "source"]), default="model", show_default=True,
+              help="Earlier assistant turns: the model's own answers (sample 0), fixed oracle answers that obey the "
+                   "instructions (reference), or the dataset's own answers verbatim (source; MMDU's answers, which "
+                   "ignore the format instructions).")
 @click.option("--temperature", type=float, default=None, help="Sampling temperature (server default if unset).")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Completion token limit.")
 @click.option("--seed", type=int, default=None,
@@ -86,6 +88,11 @@ def command(ctx: click.Context, dataset: str, config: str | None, split: str | N
         click.echo(f"note: --samples {samples} with --temperature 0: a greedy server answers every sample alike, "
                    "which makes PIF-N-K equal PIF-1-1", err=True)
     rows = load_conversations(dataset, config, split, quiet=quiet)
+    without, total = conversations_without_images(rows, limit)
+    if without:
+        click.echo(f"warning: {without} of {total} conversations have no images and are sent as text only (the "
+                   "official release publishes none: rebuild it with `mmmtif import-official CSV --mmdu SOURCE`)",
+                   err=True)
     summary = run(rows, client, out_path, options, limit=limit, quiet=quiet)
     if not quiet:
         resumed = f", {summary.already_done} kept from before" if summary.already_done else ""

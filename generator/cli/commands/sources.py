@@ -25,7 +25,7 @@ def command(as_json: bool) -> None:
     widths = [max(len(row[k]) for row in [header, *rows]) for k in range(4)]
     for row in [header, *rows]:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    click.echo("\nUse with: mmmtif gen --source NAME (user sources: folder:PATH, hf:PATH_OR_ID[:split] "
+    click.echo("\nUse with: mmmtif gen --source NAME (user sources: folder:PATH, mmdu:SOURCE, hf:PATH_OR_ID[:split] "
                "--column-map image=...,question=...,answer=...). See docs/sources.md.")
 
 

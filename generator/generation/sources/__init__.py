@@ -6,7 +6,9 @@ Spec strings accepted by :func:`get_source`:
 - a family name (``bar_chart``, ``shapes``, ...): that family alone;
 - ``photos``: scikit-image's bundled public-domain photographs (the ``photos`` extra), open questions;
 - ``folder:PATH``: the user's images with ``metadata.jsonl`` (``file_name``, ``question``, optional ``answer``);
-- ``hf:PATH_OR_ID[:split]``: a ``datasets`` dataset read through a column map (MMDU's dialogue layout included).
+- ``hf:PATH_OR_ID[:split]``: a ``datasets`` dataset read through a column map (MMDU's dialogue layout included);
+- ``mmdu:SOURCE``: MMDU's files as published (folder, JSON file, zip or ``hub:OWNER/NAME[/FILE.json][@REV]``),
+  one dialogue with 2 to 5 images per chat, questions in order (CC-BY-NC-4.0).
 
 A source only *plans*: :meth:`Source.sample_chat` returns pure-data image specs and questions. Pixels are made
 later by :func:`render_image`, which is deterministic and can run in another process.
@@ -103,6 +105,9 @@ def list_sources() -> list[SourceInfo]:
     infos += [SourceInfo(f.name, "procedural", f.question_types, PROCEDURAL_LICENSE, f.description)
               for f in families]
     infos.append(PHOTOS_INFO)
+    from generator.generation.sources.mmdu import INFO as MMDU_INFO
+
+    infos.append(MMDU_INFO)
     infos.append(SourceInfo("folder:PATH", "user", ANSWER_TYPES, "the user's",
                             "Images plus metadata.jsonl (file_name, question, optional answer, answer_type)."))
     infos.append(SourceInfo("hf:PATH_OR_ID[:split]", "user", ANSWER_TYPES, "the dataset's",
