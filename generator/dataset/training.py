@@ -245,10 +245,10 @@ def export_training(dataset: str | os.PathLike, out_dir: str | os.PathLike, fmt:
     default = (source_manifest or {}).get("default_config")
     if default not in chosen:
         default = next(iter(chosen))
+    if Path(out_dir).resolve() == source.resolve():
+        raise UserError("the output folder is the dataset folder", where="--out")
     out = prepare_target(out_dir, overwrite=overwrite)
     target = out.resolve()
-    if target == source.resolve():
-        raise UserError("the output folder is the dataset folder", where="--out")
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
