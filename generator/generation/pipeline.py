@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,7 +141,7 @@ class _Workers:
                             f"evaluation folders after {candidates} candidates; the source is too small to train "
                             "on without contamination", where="--exclude-from")
 
-    def _batches(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Iterator[list[Any]]:
+    def _batches(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Generator[list[Any], None, None]:
         tasks = ((cfg, run, split, start, min(start + BATCH_SIZE, count)) for start in range(0, count, BATCH_SIZE))
         if self.pool is None:
             yield from map(_build_batch, tasks)
