@@ -133,3 +133,36 @@ def test_export_errors_are_one_line(source: Path, exports: dict[str, Path], tmp_
     assert code == 2 and "Traceback" not in output
     assert (source / "manifest.json").is_file()
     assert not (tmp_path / "o").exists()
+
+
+def test_export_uploads_to_a_hub_and_loads_back(exports: dict[str, Path], tmp_path: Path) -> None:
+    """The export is a plain Hub dataset: upload_folder to the local Hub, then load_dataset from the repo."""
+    import subprocess
+    import sys
+
+    from hubserver import HubServer
+    from publish_helpers import TOKEN, hub_env
+
+    script = (
+        "import sys, json\n"
+        "from huggingface_hub import HfApi\n"
+        "import datasets\n"
+        "datasets.config.USE_PARQUET_EXPORT = False\n"
+        "api = HfApi()\n"
+        "api.create_repo('test-org/mmmt-if-verl', repo_type='dataset')\n"
+        "api.upload_folder(folder_path=sys.argv[1], repo_id='test-org/mmmt-if-verl', repo_type='dataset')\n"
+        "loaded = datasets.load_dataset('test-org/mmmt-if-verl', 'mmmt-if', split='train')\n"
+        "print(json.dumps({'rows': len(loaded), 'spec': loaded[0]['reward_model']['ground_truth'],"
+        " 'images': len(loaded[0]['images'])}))\n"
+    )
+    local = json.loads((exports["verl"] / "manifest.json").read_text())["configs"]["mmmt-if"]["splits"]["train"]
+    from datasets import load_dataset
+
+    first = load_dataset(str(exports["verl"]), "mmmt-if", split="train")[0]
+    with HubServer(tmp_path / "hub", token=TOKEN) as hub:
+        done = subprocess.run([sys.executable, "-c", script, str(exports["verl"])], capture_output=True, text=True,
+                              env=hub_env(hub, tmp_path / "home"), timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"rows": local["num_examples"], "spec": first["reward_model"]["ground_truth"],
+                      "images": len(first["images"])}
