@@ -60,10 +60,8 @@ def test_trl_rows_load_and_carry_history_images_and_spec(source: Path, exports: 
     last = exported[-1]
     roles = [m["role"] for m in last["prompt"]]
     assert roles == ["user", "assistant"] * (len(row["turns"]) - 1) + ["user"]
-    first = last["prompt"][0]["content"]
-    assert [part["type"] for part in first] == ["image"] * len(row["images"]) + ["text"]
-    assert first[-1]["text"] == row["turns"][0]["prompt"]
-    assert [m["content"][0]["text"] for m in last["prompt"][1::2]] == witnesses[:-1]
+    assert last["prompt"][0]["content"] == row["turns"][0]["prompt"]
+    assert [m["content"] for m in last["prompt"][1::2]] == witnesses[:-1]
     assert len(last["images"]) == len(row["images"])
     assert last["reward_spec"] == make_spec(row["id"], row["turns"][-1])
     # The reference history is what a perfect model would have said: it earns the full reward on its turn.

@@ -143,6 +143,25 @@ def test_grpo_trainer_logs_our_verdicts(exported: tuple[Path, Path], tmp_path: P
     assert len(seen) > 1, "every completion got the same reward: the comparison would prove little"
 
 
+def test_vision_language_rows_take_trl_image_placeholders(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    """TRL's own multimodal preparation puts every image of a row before the first user message's text."""
+    from datasets import load_dataset
+    from trl.data_utils import prepare_multimodal_messages
+
+    data, _ = exported
+    result = CliRunner().invoke(cli, ["export", "--quiet", "--format", "trl", "--dataset", str(data), "--out",
+                                      str(tmp_path / "vl")])
+    assert result.exit_code == 0, result.output
+    rows = load_dataset(str(tmp_path / "vl"), "hard", split="train")
+    row = rows[1]
+    assert row["turn"] == 2 and len(row["images"]) >= 2
+    messages = prepare_multimodal_messages(row["prompt"], images=row["images"])
+    first = messages[0]["content"]
+    assert [part["type"] for part in first] == ["image"] * len(row["images"]) + ["text"]
+    assert [part["image"] for part in first[:-1]] == row["images"]
+    assert all(part["type"] == "text" for message in messages[1:] for part in message["content"])
+
+
 def test_openrlhf_reward_returns_tensors() -> None:
     spec = json.dumps({"active_instructions": [{"id": "start:letter", "kwargs": {"letter": "S"}},
                                                {"id": "end:punctuation", "kwargs": {"mark": "?"}}]})

@@ -6,9 +6,10 @@ oracle witness: it obeys that turn's active instructions and states the referenc
 message. The images go into the first user message, as in ``mmmtif run``. The row carries the turn's reward spec
 (``generator.scoring.spec.make_spec``), which the reward functions of ``generator.rewards`` score against.
 
-- ``trl``: ``prompt`` (conversational messages; with images, content parts ``{"type": "image"}`` /
-  ``{"type": "text", "text": ...}`` as TRL's vision-language trainers expect), ``images``, ``reward_spec``,
-  plus ``id``, ``turn`` and ``num_instructions``.
+- ``trl``: ``prompt`` (conversational messages with text content), ``images``, ``reward_spec``, plus ``id``,
+  ``turn`` and ``num_instructions``. TRL's vision-language trainers put one image placeholder per entry of
+  ``images`` before the text of the first user message themselves (``prepare_multimodal_messages``), which is
+  where the benchmark shows the images.
 - ``verl``: ``data_source``, ``prompt`` (messages whose first user message starts with one ``<image>`` marker per
   image), ``images``, ``ability``, ``reward_model`` (``style: rule``, ``ground_truth``: the reward spec) and
   ``extra_info`` (split, index, id, turn and ``interaction_kwargs`` for ``generator.rewards.verl.MMMTIFInteraction``:
@@ -36,7 +37,6 @@ INTERACTION_NAME = "mmmtif"
 IMAGE_MARKER = "<image>"
 
 _MESSAGE = {"role": "string", "content": "string"}
-_PART = {"type": "string", "text": "string"}
 
 
 def _spec_to_features(spec: Any) -> Any:
@@ -52,8 +52,7 @@ def _spec_to_features(spec: Any) -> Any:
 def row_spec(fmt: str, images: bool) -> dict[str, Any]:
     """The column layout of an export (plain-Python description, as ``generator.dataset.features`` does)."""
     if fmt == "trl":
-        message = {"role": "string", "content": [_PART]} if images else _MESSAGE
-        spec: dict[str, Any] = {"id": "string", "turn": "int32", "prompt": [message]}
+        spec: dict[str, Any] = {"id": "string", "turn": "int32", "prompt": [_MESSAGE]}
         if images:
             spec["images"] = ["image"]
         spec.update({"reward_spec": "string", "num_instructions": "int32"})
@@ -88,16 +87,9 @@ def _reference_answers(row: Mapping[str, Any]) -> list[str]:
 
 def _chat(row: Mapping[str, Any], position: int, answers: Sequence[str], n_images: int, fmt: str
           ) -> list[dict[str, Any]]:
-    """System, earlier user turns with reference answers, and this turn's user message."""
-    parts = fmt == "trl" and n_images > 0
-
-    def content(text: str, first: bool) -> Any:
-        if fmt == "verl":
-            return IMAGE_MARKER * n_images + text if first else text
-        if not parts:
-            return text
-        images = [{"type": "image", "text": None}] * n_images if first else []
-        return [*images, {"type": "text", "text": text}]
+    """System, earlier user turns with reference answers, and this turn's user message (verl marks the images)."""
+    def content(text: str, first: bool) -> str:
+        return IMAGE_MARKER * n_images + text if fmt == "verl" and first else text
 
     messages: list[dict[str, Any]] = []
     if row.get("system_prompt"):
