@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,18 +108,40 @@ class _Workers:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self.pool = multiprocessing.get_context(method).Pool(num_proc)
 
-    def rows(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Iterator[dict[str, Any]]:
+    def rows(self, cfg: GenConfig, run: RunOptions, split: str, count: int,
+             exclude: Any = None) -> Iterator[dict[str, Any]]:
+        """The ``count`` rows of a split; with ``exclude`` (an evaluation index), candidates sharing a scene, a
+        question instance or a conversation with it are skipped, so the split keeps consecutive candidates that
+        share nothing (row ids keep the candidate's index)."""
         stats = self.extra_stats.setdefault(cfg.name, {"conflicts_avoided": 0})
-        for batch in self._batches(cfg, run, split, count):
-            for row, rejected in batch:
-                stats["conflicts_avoided"] += rejected
-                self.images += len(row["images"])
-                if self.bar is not None:
-                    self.bar.update(1)
-                    self.bar.set_postfix(images=self.images, refresh=False)
-                yield row
+        candidates = count if exclude is None else max_candidates(count)
+        produced = 0
+        batches = self._batches(cfg, run, split, candidates)
+        try:
+            for batch in batches:
+                for row, rejected in batch:
+                    if produced == count:
+                        break
+                    if exclude is not None and exclude.overlap(row) is not None:
+                        stats["contamination_skipped"] = stats.get("contamination_skipped", 0) + 1
+                        continue
+                    stats["conflicts_avoided"] += rejected
+                    self.images += len(row["images"])
+                    produced += 1
+                    if self.bar is not None:
+                        self.bar.update(1)
+                        self.bar.set_postfix(images=self.images, refresh=False)
+                    yield row
+                if produced == count:
+                    break
+        finally:
+            batches.close()
+        if produced < count:
+            raise UserError(f"only {produced} of {count} conversations of split {split!r} share nothing with the "
+                            f"evaluation folders after {candidates} candidates; the source is too small to train "
+                            "on without contamination", where="--exclude-from")
 
-    def _batches(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Iterator[list[Any]]:
+    def _batches(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Generator[list[Any], None, None]:
         tasks = ((cfg, run, split, start, min(start + BATCH_SIZE, count)) for start in range(0, count, BATCH_SIZE))
         if self.pool is None:
             yield from map(_build_batch, tasks)
@@ -143,6 +165,30 @@ class _Workers:
             self.pool = None
 
 
+def max_candidates(count: int) -> int:
+    """Candidates a decontaminated split may draw: generous (overlaps are a few percent), but finite."""
+    return 4 * count + 64
+
+
+def check_training_splits(splits: Mapping[str, int], exclude: Any) -> None:
+    """Refuse folders that would mix training and evaluation splits, and exclusions without a training split.
+
+    A training split generated next to an evaluation split could share scenes with it; generate the evaluation
+    folder first and the training folder with ``--exclude-from`` it.
+    """
+    from generator.dataset.contamination import is_training_split
+
+    training = [name for name in splits if is_training_split(name)]
+    evaluation = [name for name in splits if not is_training_split(name)]
+    if training and evaluation:
+        raise UserError(f"training split(s) {', '.join(training)} and evaluation split(s) {', '.join(evaluation)} "
+                        "in one folder; generate the evaluation folder first, then the training folder with "
+                        "--exclude-from EVAL_FOLDER", where="--splits")
+    if exclude is not None and not training:
+        raise UserError("--exclude-from applies to training splits (names starting with 'train', e.g. "
+                        "--splits train=1000)", where="--exclude-from")
+
+
 def check_configs(configs: Sequence[GenConfig]) -> None:
     """Config names become folders of the output: they must be distinct."""
     if not configs:
@@ -155,15 +201,18 @@ def check_configs(configs: Sequence[GenConfig]) -> None:
 
 
 def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunOptions, *, num_proc: int = 1,
-             overwrite: bool = False, quiet: bool = False) -> Any:
+             overwrite: bool = False, quiet: bool = False, exclude: Any = None) -> Any:
     """Generate every config x split into ``out_dir`` and return the writer's result.
 
-    The output folder is checked before any work starts, so a refused folder costs nothing.
+    The output folder is checked before any work starts, so a refused folder costs nothing. ``exclude`` (a
+    :class:`generator.dataset.contamination.EvaluationIndex`) keeps every training row free of the scenes, question
+    instances and conversations of the indexed evaluation folders; the manifest records their content hashes.
     """
     from generator.dataset.writer import prepare_target, write_dataset
     from generator.generation.variants import preset_description
 
     check_configs(configs)
+    check_training_splits(run.splits, exclude)
     if num_proc < 1:
         raise UserError(f"--num-proc must be at least 1, got {num_proc}", where="--num-proc")
     prepare_target(out_dir, overwrite=overwrite)
@@ -179,7 +228,8 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
     bar = progress(total=total, desc="generating", unit="conv", quiet=quiet)
     workers = _Workers(num_proc, bar)
     try:
-        streams = {cfg.name: {split: workers.rows(cfg, run, split, count) for split, count in run.splits.items()}
+        streams = {cfg.name: {split: workers.rows(cfg, run, split, count, exclude)
+                              for split, count in run.splits.items()}
                    for cfg in configs}
         # The writer reads each config's extra statistics after consuming that config's rows, so this dict is
         # filled in while it streams; it is created non-empty so that the writer keeps this very object.
@@ -188,7 +238,7 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
         card_context = {
             "extra_stats": workers.extra_stats,
             "pretty_name": "MMMT-IF",
-            "generation_args": run.generation_args(configs),
+            "generation_args": _with_exclusions(run.generation_args(configs), exclude),
             "extra": variants_markdown(configs) + _source_section(source),
             "describe": preset_description,
         }
@@ -210,6 +260,13 @@ def _source_section(source: Any) -> str:
     """The card section a source asks for (where its material comes from and under which licence), if any."""
     section = getattr(source, "card_section", None)
     return f"\n{section}" if section else ""
+
+
+def _with_exclusions(arguments: dict[str, Any], exclude: Any) -> dict[str, Any]:
+    """Record the excluded evaluation folders (content hashes and sizes) when there are any."""
+    if exclude is not None:
+        arguments["exclude_from"] = exclude.record()
+    return arguments
 
 
 def variants_markdown(configs: Sequence[GenConfig]) -> str:

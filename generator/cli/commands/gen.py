@@ -83,6 +83,9 @@ def resolve_configs(variants: tuple[str, ...], config_files: tuple[Path, ...], *
               help="Give instructions exactly at these turns instead of the random schedule.")
 @click.option("--splits", "splits_text", default=None, metavar="NAME=N,...",
               help="Splits and their sizes, e.g. test=100,validation=20.")
+@click.option("--exclude-from", "exclude_from", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Evaluation folder whose scenes, question instances and conversations the training splits "
+                   "(names starting with 'train') must not share; repeatable.")
 @click.option("--num-proc", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Worker processes (the output is identical for any value).")
 @click.option("--out", "out_dir", default="mmmt-if", show_default=True,
@@ -92,8 +95,8 @@ def resolve_configs(variants: tuple[str, ...], config_files: tuple[Path, ...], *
 def command(turns: int | None, seed: int, conversations: int | None, variants: tuple[str, ...],
             config_files: tuple[Path, ...], source: str, revision: str | None, column_map: str | None, difficulty: int,
             images_per_chat: str | None,
-            instruction_turns: str | None, splits_text: str | None, num_proc: int, out_dir: Path, overwrite: bool,
-            quiet: bool) -> None:
+            instruction_turns: str | None, splits_text: str | None, exclude_from: tuple[Path, ...], num_proc: int,
+            out_dir: Path, overwrite: bool, quiet: bool) -> None:
     """Generate a seeded, validated MMMT-IF dataset folder (Hub layout, one config per variant)."""
     from generator.generation.config import parse_splits
     from generator.generation.pipeline import DEFAULT_SPLITS, RunOptions, generate
@@ -129,7 +132,14 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
 
         parsed_map = parse_column_map(column_map)
     run = RunOptions(seed=seed, splits=splits, source=source, column_map=parsed_map, difficulty=difficulty)
-    result = generate(out_dir, configs, run, num_proc=num_proc, overwrite=overwrite, quiet=quiet)
+    exclude = None
+    if exclude_from:
+        from generator.dataset.contamination import EvaluationIndex
+        from generator.generation.pipeline import check_training_splits
+
+        check_training_splits(splits, True)  # refuse a wrong call before reading the folders
+        exclude = EvaluationIndex.from_folders(exclude_from)
+    result = generate(out_dir, configs, run, num_proc=num_proc, overwrite=overwrite, quiet=quiet, exclude=exclude)
     if quiet:
         return
     total = sum(sum(c.values()) for c in result.counts.values())
