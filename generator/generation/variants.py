@@ -64,17 +64,17 @@ _PRESETS: tuple[GenConfig, ...] = (
         distractor_rate=0.5,
     ),
     GenConfig(
+        name="long",
+        description="The official policy over 100 turns: the same instructions must be retrieved across a much "
+                    "longer context.",
+        turns=100,
+    ),
+    GenConfig(
         name="grounded",
         description="The official policy with image-grounded instructions mixed in: rules such as 'mention the "
                     "largest value of a chart' or 'write the colours of the images in capitals', whose parameters "
                     "are facts of the chat's images, checked by code; the 13 official wordings stay available.",
         catalogue="grounded",
-    ),
-    GenConfig(
-        name="long",
-        description="The official policy over 100 turns: the same instructions must be retrieved across a much "
-                    "longer context.",
-        turns=100,
     ),
 )
 
