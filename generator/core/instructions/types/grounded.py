@@ -70,11 +70,18 @@ def _phrase_re(phrase: str, plural: bool = False) -> re.Pattern[str]:
     last = re.escape(words[-1])
     if plural:
         word = words[-1]
-        if len(word) > 3 and word[-1] in "yY" and word[-2].lower() not in "aeiou":
-            last = re.escape(word[:-1]) + "(?:y|ies)"
-        else:
-            stem = re.escape(word[:-1]) if len(word) > 3 and word[-1] in "sS" else last
-            last = f"(?:{last}|{stem})(?:e?s)?"
+        bases = {word}
+        lower = word.lower()
+        if lower.endswith("ies") and len(word) > 4:
+            bases.add(word[:-3] + "y")
+        elif lower.endswith("es") and len(word) > 3:
+            bases.update((word[:-2], word[:-1]))
+        elif lower.endswith("s") and len(word) > 3:
+            bases.add(word[:-1])
+        if lower.endswith("y") and len(word) > 3 and lower[-2] not in "aeiou":
+            bases.add(word[:-1] + "ies")
+        options = "|".join(re.escape(b) for b in sorted(bases, key=lambda b: (-len(b), b)))
+        last = f"(?:{options})(?:e?s)?"
     core = r"\s+".join([*map(re.escape, words[:-1]), last])
     return re.compile(r"(?<![^\W_])" + core + r"(?![^\W_])", re.IGNORECASE)
 
