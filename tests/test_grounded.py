@@ -443,3 +443,25 @@ def test_report_splits_grounded_and_text_only_pif() -> None:
     from generator.scoring.report import validate_report
 
     assert validate_report(report)
+
+
+def test_grounding_ratios_per_conversation_give_the_reported_pif() -> None:
+    """The bootstrap input: per-conversation sums whose ratio is the reported PIF of each kind."""
+    from generator.scoring.evaluation import evaluate_rows
+    from generator.scoring.metrics import grounding_ratios
+
+    star = {"id": "grounded:star_cell", "kwargs": json.dumps({"image": 1, "cell": "C4"}), "given_at": 1}
+    letter = {"id": "start:letter", "kwargs": json.dumps({"letter": "S"}), "given_at": 1}
+    base = {"question": "Q?", "reference_answer": "", "answer_type": "open", "distractors": []}
+    rows = [{"id": "a", "turns": [dict(base, turn=1, active_instructions=[star, letter]),
+                                  dict(base, turn=2, active_instructions=[star])]},
+            {"id": "b", "turns": [dict(base, turn=1, active_instructions=[letter])]}]
+    responses = [{"id": "a", "turn": 1, "response": "So C4."}, {"id": "a", "turn": 2, "response": "No cell."},
+                 {"id": "b", "turn": 1, "response": "Not an S."}]
+    evaluation = evaluate_rows(rows, responses)
+    report = evaluation.report()
+    ratios = grounding_ratios([r for r in evaluation.results if r.verdicts])
+    assert ratios["image_grounded"] == ([1.0, 0.0], [2.0, 0.0])
+    assert ratios["text_only"] == ([1.0, 0.0], [1.0, 1.0])
+    for kind, (numerators, denominators) in ratios.items():
+        assert sum(numerators) / sum(denominators) == report["by_grounding"][kind]["pif"]

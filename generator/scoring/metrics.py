@@ -95,6 +95,27 @@ def grounding_values(scored: Sequence[ResponseResult], grounded: bool) -> list[t
     return values
 
 
+def grounding_ratios(scored: Sequence[ResponseResult]) -> dict[str, tuple[list[float], list[float]]]:
+    """Each kind's PIF as a ratio of sums over conversations: per conversation (sum of the responses' PIFs of that
+    kind, responses with that kind), aligned on one list of conversations (dataset order).
+
+    This is the input a percentile bootstrap over conversations takes (one numerator and one denominator per
+    conversation per statistic): intervals of ``by_grounding[kind].pif`` come from resampling these.
+    """
+    order: list[str] = []
+    for r in scored:
+        if not order or order[-1] != r.spec.id:
+            order.append(r.spec.id)
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for name, flag in GROUNDING_KINDS:
+        sums: dict[str, list[float]] = {cid: [0.0, 0.0] for cid in order}
+        for cid, ok, total in grounding_values(scored, flag):
+            sums[cid][0] += ok / total
+            sums[cid][1] += 1
+        out[name] = ([sums[cid][0] for cid in order], [sums[cid][1] for cid in order])
+    return out
+
+
 def pif_by_grounding(scored: Sequence[ResponseResult]) -> dict[str, dict]:
     """PIF of image-grounded and of text-only instructions, each counted apart.
 
