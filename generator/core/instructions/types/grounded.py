@@ -261,7 +261,6 @@ class ColourCaps(GroundedType):
                    "word is written in capital letters (RED); the colours are those of the chat's images.")
     params = (ParamSpec("colours", "words", "the colour names that appear in the chat's images"),)
     facts_used = ("colours",)
-    rule_sensitive_to_case = True
     conflicts = {
         "case:lowercase": Conflict(rules.always, "colours must be in capitals"),
         "case:capital_words": Conflict(lambda a, b: b["relation"] == "at_most",
