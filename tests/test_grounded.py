@@ -385,6 +385,31 @@ def test_folder_metadata_gives_titles_and_objects(tmp_path, png) -> None:
     assert set(vocab["absent"]) == {"boat", "gull", "mill", "tractor"} - shown
 
 
+def test_hf_rows_give_titles_and_objects(tmp_path) -> None:
+    import datasets
+    from PIL import Image
+
+    images = [Image.new("RGB", (8, 8), c) for c in ("red", "blue", "green")]
+    ds = datasets.Dataset.from_dict({"img": images, "q": ["What is it?"] * 3, "name": ["Red card", None, "Green card"],
+                                     "things": [["card"], ["sky"], ["grass", "card"]]})
+    ds.cast_column("img", datasets.Image()).save_to_disk(str(tmp_path / "saved"))
+    source = get_source(f"hf:{tmp_path / 'saved'}", column_map="image=img,question=q,title=name,objects=things")
+    material = source.sample_chat(derive_rng(1), 2, 3)
+    facts = source.chat_facts(material)
+    rows = [spec["row"] for spec in material.images]
+    names = ["Red card", None, "Green card"]
+    things = [["card"], ["sky"], ["grass", "card"]]
+    assert [f.title for f in facts.images] == [names[r] for r in rows]
+    assert [list(f.categories) for f in facts.images] == [things[r] for r in rows]
+    assert all(f.category_pool == ("card", "grass", "sky") for f in facts.images)
+    bad = datasets.Dataset.from_dict({"img": images[:1], "q": ["Q?"], "things": ["card"]})
+    bad.cast_column("img", datasets.Image()).save_to_disk(str(tmp_path / "bad"))
+    from generator.common.errors import UserError
+
+    with pytest.raises(UserError, match="objects"):
+        get_source(f"hf:{tmp_path / 'bad'}", column_map="image=img,question=q,objects=things")
+
+
 def test_folder_metadata_errors_name_the_field(tmp_path, png) -> None:
     from generator.common.errors import UserError
 

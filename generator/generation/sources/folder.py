@@ -139,7 +139,7 @@ class _Item:
     objects: tuple[str, ...] = ()
 
 
-def _title(value: Any, where: str) -> str | None:
+def parse_title(value: Any, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip() or "\n" in value:
@@ -147,7 +147,7 @@ def _title(value: Any, where: str) -> str | None:
     return " ".join(value.split())
 
 
-def _objects(value: Any, where: str) -> tuple[str, ...]:
+def parse_objects(value: Any, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() and "\n" not in v for v in value):
@@ -219,13 +219,13 @@ class FolderSource(Source):
                                         where=f"{where}: field file_name") from None
                     item = items[file] = _Item(file, str(record.get("license") or ""),
                                                str(record.get("attribution") or ""), [])
-                title = _title(record.get("title"), where)
+                title = parse_title(record.get("title"), where)
                 if title is not None:
                     if item.title is not None and item.title != title:
                         raise UserError(f"image {file!r} already has the title {item.title!r}",
                                         where=f"{where}: field title")
                     item.title = title
-                extra = [name for name in _objects(record.get("objects"), where) if name not in item.objects]
+                extra = [name for name in parse_objects(record.get("objects"), where) if name not in item.objects]
                 item.objects = (*item.objects, *extra)
                 item.qas.append(make_qa(record.get("question"), record.get("answer"), record.get("answer_type"),
                                         where))
