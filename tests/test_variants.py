@@ -21,7 +21,7 @@ from generator.generation.variants import (
 )
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "variants.md"
-REQUIRED = ["mmmt-if", "appended", "end-only", "system", "hard", "updates", "distractors", "long"]
+REQUIRED = ["mmmt-if", "appended", "end-only", "system", "hard", "updates", "distractors", "long", "grounded"]
 
 
 def test_all_required_presets_exist_in_order() -> None:
@@ -38,6 +38,7 @@ def test_all_required_presets_exist_in_order() -> None:
     ("updates", {"update_rate": 0.25}),
     ("distractors", {"distractor_rate": 0.5}),
     ("long", {"turns": 100}),
+    ("grounded", {"catalogue": "grounded"}),
 ])
 def test_presets_change_exactly_their_knobs(name, expected) -> None:
     assert changed_knobs(get_variant(name)) == expected

@@ -77,10 +77,17 @@ class _Composer:
             cleaned = re.sub(r"\s*,\s*(?:and\s+)?", " and ", cleaned).strip()
         if self.req.capital_max is not None:
             cleaned = cleaned.lower()
+        cleaned = self._upper(cleaned)
         lead_in = "the answer is"
         if not any(w in self.banned for w in lead_in.split()):
             cleaned = f"{lead_in} {cleaned}"
         return cleaned
+
+    def _upper(self, text: str) -> str:
+        """Write the words an image-grounded rule wants in capitals (colours of the images) in capitals."""
+        for word in sorted(self.req.upper_words):
+            text = re.sub(r"(?i)(?<![^\W_])" + re.escape(word) + r"(?![^\W_])", word.upper(), text)
+        return text
 
     def _pad_words(self, count: int) -> list[str]:
         return [self.fillers[i % len(self.fillers)] for i in range(count)]
@@ -159,7 +166,10 @@ class _Composer:
             items.extend([word] * need)
         items.extend(str(n) for n in req.numbers)
         items.extend(req.tokens)
-        return items
+        for token, alternatives in req.one_of:
+            if not any(textmod.phrase_count(self.answer or "", alt) for alt in alternatives):
+                items.append(token)
+        return [self._upper(item) for item in items] if req.upper_words else items
 
     def _structural_slots(self) -> tuple[list[_Slot], list[_Slot], list[_Slot], list[_Slot]]:
         """Return (head, lists, tail, sections) slots; prose slots are added by the caller."""
@@ -201,7 +211,10 @@ class _Composer:
                 main.append(_Slot("main"))
         while len(structural) + len(main) < req.smin:
             main.append(_Slot("main"))
-        self._distribute(self._payload(), main, structural)
+        payload = self._payload()
+        if req.lead_tokens:
+            payload = self._place_lead(payload, main, head, sections)
+        self._distribute(payload, main, structural)
         if smax is not None and len(structural) + len(main) > smax:
             raise ValueError(f"needs {len(structural) + len(main)} sentences but at most {smax} are allowed")
         text = self._assemble(head, sections, lists, tail, main)
@@ -215,6 +228,28 @@ class _Composer:
         if req.tmax is not None and textmod.word_count(text) > req.tmax:
             raise ValueError(f"the shortest witness has more than {req.tmax} words")
         return text
+
+    def _place_lead(self, payload: list[str], main: list[_Slot], head: list[_Slot], sections: list[_Slot]
+                    ) -> list[str]:
+        """Put the words the first sentence must hold into it; returns the payload still to distribute.
+
+        The first sentence is a main slot only when nothing structural comes before it. The answer goes in front of
+        the lead words when both fit, so that the answer's own items (an ordered list) come first in the text.
+        """
+        lead = list(self.req.lead_tokens)
+        if not main or head or sections:
+            raise ValueError("the opening words need the first sentence, which another rule takes")
+        with_answer = bool(self.answer) and payload[:1] == [self.answer]
+        main[0].payload = [*payload[:1], *lead] if with_answer else lead
+        room = self._capacity(main[0])
+        if with_answer and room is not None and room < 0:
+            main[0].payload = lead
+            room = self._capacity(main[0])
+        elif with_answer:
+            payload = payload[1:]
+        if room is not None and room < 0:
+            raise ValueError("the opening words do not fit in one sentence")
+        return payload
 
     def _fixed_group_count(self, head, sections, lists, tail) -> int:
         groups = 0

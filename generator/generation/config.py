@@ -21,7 +21,7 @@ from generator.dataset.layout import RESERVED_NAMES, is_valid_config_name
 OFFICIAL_HAZARD: tuple[float, ...] = (0.90, 0.78, 0.72, 0.81, 0.70, 0.45)
 """Chance that a turn adds an instruction given k = 0..5 already active, measured on the official release."""
 
-CATALOGUES = ("official", "extended", "all")
+CATALOGUES = ("official", "extended", "grounded", "all")
 SCHEDULES = ("official", "fixed", "front-loaded", "uniform")
 STYLES = ("official", "paraphrased")
 PLACEMENTS = ("inline", "system", "end-only")

@@ -20,6 +20,7 @@ from typing import Any
 
 from generator.common.jsonutil import canonical_json
 from generator.common.rng import derive_rng
+from generator.core.instructions.facts import ChatFacts, ImageFacts
 from generator.generation.config import GenConfig
 
 #: How a distractor is framed in the user message (the templates hold the wording of each frame).
@@ -111,8 +112,13 @@ def candidate_pool(catalogue: str) -> tuple[_Candidate, ...]:
     from generator.authoring import official_catalogue
     from generator.core.instructions import instruction_set
 
+    official = tuple(_Candidate(inst.id, canonical_json(dict(inst.kwargs))) for _, inst in official_catalogue())
     if catalogue == "official":
-        return tuple(_Candidate(inst.id, canonical_json(dict(inst.kwargs))) for _, inst in official_catalogue())
+        return official
+    if catalogue == "grounded":
+        # the 13 release wordings plus every image-grounded type (parameters drawn from the chat's images)
+        grounded = sorted((t for t in instruction_set("grounded") if not t.official), key=lambda t: t.id)
+        return official + tuple(_Candidate(t.id, None) for t in grounded)
     types = sorted(instruction_set(catalogue), key=lambda t: t.id)
     return tuple(_Candidate(t.id, None) for t in types)
 
@@ -121,13 +127,22 @@ def _types(pool: Sequence[_Candidate]) -> list[str]:
     return sorted({c.type_id for c in pool})
 
 
-def _draw_kwargs(candidate: _Candidate, rng: random.Random) -> str:
+def _draw_kwargs(candidate: _Candidate, rng: random.Random, facts: ChatFacts | None = None) -> str | None:
+    """Canonical parameters for ``candidate``, or None when it needs facts of images the chat does not have.
+
+    Image-grounded types draw from the chat's facts (:class:`ChatFacts`); without facts (placement statistics,
+    distractors) they are never drawn.
+    """
     if candidate.kwargs is not None:
         return candidate.kwargs
-    from generator.core.instructions import Instruction, get_type
+    from generator.core.instructions import Instruction, get_type, is_grounded
 
+    kind = get_type(candidate.type_id)
+    if is_grounded(kind):
+        drawn = None if facts is None else kind.sample_for_chat(rng, facts)  # type: ignore[attr-defined]
+        return None if drawn is None else Instruction(candidate.type_id, drawn).kwargs_json
     # Through Instruction: its validation is the one definition of clean parameters (e.g. no null optionals).
-    return Instruction(candidate.type_id, get_type(candidate.type_id).sample_kwargs(rng)).kwargs_json
+    return Instruction(candidate.type_id, kind.sample_kwargs(rng)).kwargs_json
 
 
 def _compatible(instructions: Sequence[PlannedInstruction]) -> bool:
@@ -163,9 +178,10 @@ def _variant(cfg: GenConfig, rng: random.Random) -> int:
 class _Schedule:
     """The evolving active set of one conversation while its instruction events are drawn."""
 
-    def __init__(self, cfg: GenConfig, rng: random.Random) -> None:
+    def __init__(self, cfg: GenConfig, rng: random.Random, facts: ChatFacts | None = None) -> None:
         self.cfg = cfg
         self.rng = rng
+        self.facts = facts
         self.pool = candidate_pool(cfg.catalogue)
         self.active: list[ActiveInstruction] = []
         self.used_types: set[str] = set()
@@ -194,7 +210,10 @@ class _Schedule:
                 if not members:
                     break
                 candidate = rng.choice(members)
-                kwargs = _draw_kwargs(candidate, rng)
+                kwargs = _draw_kwargs(candidate, rng, self.facts)
+                if kwargs is None:  # the chat's images cannot host this type
+                    members = [m for m in members if m.type_id != candidate.type_id]
+                    continue
                 if (candidate.type_id, kwargs) in self.used_keys:
                     if candidate.kwargs is not None:
                         members = [m for m in members if m is not candidate]
@@ -227,7 +246,9 @@ class _Schedule:
             if not options:
                 return None
             candidate = rng.choice(options)
-            kwargs = _draw_kwargs(candidate, rng)
+            kwargs = _draw_kwargs(candidate, rng, self.facts)
+            if kwargs is None:
+                return None
             if (candidate.type_id, kwargs) == target.key or (candidate.type_id, kwargs) in self.used_keys:
                 if candidate.kwargs is not None:
                     options = [o for o in options if o is not candidate]
@@ -277,18 +298,20 @@ def _uniform_counts(cfg: GenConfig, rng: random.Random) -> dict[int, int]:
 Timeline = list[tuple[tuple[InstructionEvent, ...], tuple[ActiveInstruction, ...]]]
 
 
-def plan_schedule(cfg: GenConfig, seed: int, split: str, index: int) -> Timeline:
+def plan_schedule(cfg: GenConfig, seed: int, split: str, index: int, facts: ChatFacts | None = None) -> Timeline:
     """Draw the instruction events of one conversation: per turn, (events, active set after them).
 
     Only the ``instructions`` stream is used, so this is also what the placement statistics are computed from.
+    Image-grounded types are drawn only when the chat's ``facts`` are given.
     """
-    return _draw_schedule(cfg, seed, split, index)[0]
+    return _draw_schedule(cfg, seed, split, index, facts)[0]
 
 
-def _draw_schedule(cfg: GenConfig, seed: int, split: str, index: int) -> tuple[Timeline, int]:
+def _draw_schedule(cfg: GenConfig, seed: int, split: str, index: int, facts: ChatFacts | None = None
+                   ) -> tuple[Timeline, int]:
     """The timeline and the number of drawn instructions rejected as incompatible with the active set."""
     rng = derive_rng(seed, split, "plan", index, "instructions")
-    state = _Schedule(cfg, rng)
+    state = _Schedule(cfg, rng, facts)
     fixed = _fixed_counts(cfg) if cfg.schedule == "fixed" else {}
     spread = _uniform_counts(cfg, rng) if cfg.schedule == "uniform" else {}
     timeline: Timeline = []
@@ -374,6 +397,8 @@ def _plan_distractors(cfg: GenConfig, seed: int, split: str, index: int,
                 for _ in range(_MAX_DRAWS if options else 0):
                     candidate = rng.choice(options)
                     kwargs = _draw_kwargs(candidate, rng)
+                    if kwargs is None:
+                        continue
                     planned = PlannedInstruction(candidate.type_id, kwargs, cfg.wording_style, _variant(cfg, rng))
                     if planned.key not in active_keys and exclusive(planned, target) and _conflicts(planned, target):
                         chosen = Distractor(planned, rng.choice(DISTRACTOR_FRAMES), target)
@@ -384,6 +409,23 @@ def _plan_distractors(cfg: GenConfig, seed: int, split: str, index: int,
                 break
         out.append((chosen,) if chosen else ())
     return out
+
+
+@lru_cache(maxsize=8)
+def uses_facts(catalogue: str) -> bool:
+    """True when the catalogue set has image-grounded types (their parameters come from the chat's images)."""
+    from generator.core.instructions import get_type, is_grounded
+
+    return any(is_grounded(get_type(c.type_id)) for c in candidate_pool(catalogue))
+
+
+def chat_facts(source: Any, material: Any) -> ChatFacts:
+    """What the chat's images show: from the source when it can tell, else only how many images there are."""
+    describe = getattr(source, "chat_facts", None)
+    if describe is not None:
+        return describe(material)
+    return ChatFacts(images=tuple(ImageFacts() for _ in material.images),
+                     questions=tuple(qa.question for qa in material.qas))
 
 
 def conversation_id(split: str, index: int) -> str:
@@ -399,7 +441,8 @@ def plan_conversation(cfg: GenConfig, *, seed: int, split: str, index: int, sour
     if len(material.qas) < cfg.turns:
         raise RuntimeError(f"source {getattr(source, 'name', source)!r} gave {len(material.qas)} questions "
                            f"for {cfg.turns} turns")
-    timeline, rejected = _draw_schedule(cfg, seed, split, index)
+    facts = chat_facts(source, material) if uses_facts(cfg.catalogue) else None
+    timeline, rejected = _draw_schedule(cfg, seed, split, index, facts)
     system: tuple[PlannedInstruction, ...] = ()
     if cfg.placement == "system":
         # One system message states every instruction of the chat; all of them hold from the first turn.

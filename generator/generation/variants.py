@@ -69,6 +69,13 @@ _PRESETS: tuple[GenConfig, ...] = (
                     "longer context.",
         turns=100,
     ),
+    GenConfig(
+        name="grounded",
+        description="The official policy with image-grounded instructions mixed in: rules such as 'mention the "
+                    "largest value of a chart' or 'write the colours of the images in capitals', whose parameters "
+                    "are facts of the chat's images, checked by code; the 13 official wordings stay available.",
+        catalogue="grounded",
+    ),
 )
 
 _BY_NAME = {preset.name: preset for preset in _PRESETS}

@@ -79,6 +79,60 @@ def _rate_rows(counter: dict, name: str, value_key: str = "checks", ok_key: str 
             for key, (total, ok) in sorted(counter.items())]
 
 
+GROUNDING_KINDS = (("image_grounded", True), ("text_only", False))
+
+
+def grounding_values(scored: Sequence[ResponseResult], grounded: bool) -> list[tuple[str, int, int]]:
+    """Per scored response with instructions of one kind: (conversation id, followed, active) of that kind.
+
+    This is the unit a bootstrap over conversations resamples: group the tuples by conversation id.
+    """
+    values = []
+    for r in scored:
+        kind = [v for v in r.verdicts if v.grounded == grounded]
+        if kind:
+            values.append((r.spec.id, sum(1 for v in kind if v.ok), len(kind)))
+    return values
+
+
+def grounding_ratios(scored: Sequence[ResponseResult]) -> dict[str, tuple[list[float], list[float]]]:
+    """Each kind's PIF as a ratio of sums over conversations: per conversation (sum of the responses' PIFs of that
+    kind, responses with that kind), aligned on one list of conversations (dataset order).
+
+    This is the input a percentile bootstrap over conversations takes (one numerator and one denominator per
+    conversation per statistic): intervals of ``by_grounding[kind].pif`` come from resampling these.
+    """
+    order: list[str] = []
+    for r in scored:
+        if not order or order[-1] != r.spec.id:
+            order.append(r.spec.id)
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for name, flag in GROUNDING_KINDS:
+        sums: dict[str, list[float]] = {cid: [0.0, 0.0] for cid in order}
+        for cid, ok, total in grounding_values(scored, flag):
+            sums[cid][0] += ok / total
+            sums[cid][1] += 1
+        out[name] = ([sums[cid][0] for cid in order], [sums[cid][1] for cid in order])
+    return out
+
+
+def pif_by_grounding(scored: Sequence[ResponseResult]) -> dict[str, dict]:
+    """PIF of image-grounded and of text-only instructions, each counted apart.
+
+    A response counts for a kind when at least one instruction of that kind is active; its PIF for the kind is
+    followed / active among those instructions only ("follows format rules" vs "follows rules that need the
+    image"). ``checks``/``followed``/``rate`` are the instruction-level counts of the kind.
+    """
+    out: dict[str, dict] = {}
+    for name, flag in GROUNDING_KINDS:
+        values = grounding_values(scored, flag)
+        checks = sum(total for _, _, total in values)
+        followed = sum(ok for _, ok, _ in values)
+        out[name] = {"responses": len(values), "pif": _mean([ok / total for _, ok, total in values]),
+                     "checks": checks, "followed": followed, "rate": _ratio(followed, checks)}
+    return out
+
+
 def build_report(specs: Sequence[TurnSpec], results: Sequence[ResponseResult], mode: str,
                  responses: Sequence[Response] | None = None) -> dict:
     """Aggregate per-response results into the report dictionary (JSON-ready, deterministic)."""
@@ -185,6 +239,7 @@ def build_report(specs: Sequence[TurnSpec], results: Sequence[ResponseResult], m
             for key, (total, ok) in sorted(per_id.items())
         ],
         "by_group": _rate_rows(per_group, "group"),
+        "by_grounding": pif_by_grounding(scored),
         "by_age": _rate_rows(per_age, "age"),
         "answers": {
             "checked": answers_checked, "correct": answers_correct,

@@ -88,6 +88,12 @@ def format_summary(report: dict) -> str:
     if counts["missing_responses"]:
         lines.append(f"missing: {counts['missing_responses']} of {counts['expected_responses']} responses "
                      f"(turns without any: {counts['missing_turns']}, incomplete turns: {counts['incomplete_turns']})")
+    grounding = report.get("by_grounding") or {}
+    image = grounding.get("image_grounded") or {}
+    if image.get("responses"):
+        text = grounding["text_only"]
+        lines.append(f"image-grounded PIF: {_fmt(image['pif'])} ({image['followed']}/{image['checks']} checks)   "
+                     f"text-only PIF: {_fmt(text['pif'])} ({text['followed']}/{text['checks']} checks)")
     if report["by_group"]:
         lines.append("by group: " + ", ".join(f"{row['group']} {_fmt(row['rate'], 2)}" for row in report["by_group"]))
     lines.append("")

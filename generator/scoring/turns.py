@@ -26,6 +26,7 @@ class ActiveInstruction:
     given_at: int
     kwargs: dict
     instruction: Any  # generator.core.instructions.Instruction
+    grounded: bool = False  # an image-grounded rule (its parameters are facts of the chat's images)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
         kwargs = _kwargs(item.get("kwargs"), f"{field}.kwargs")
         active.append(ActiveInstruction(key=_unique_key(item["id"], used), id=item["id"], group=str(itype.group),
                                         given_at=given_at, kwargs=kwargs,
-                                        instruction=build(item["id"], kwargs, field)))
+                                        instruction=build(item["id"], kwargs, field),
+                                        grounded=bool(getattr(itype, "image_grounded", False))))
     raw_distractors = turn.get("distractors") or []
     if not isinstance(raw_distractors, list | tuple):
         raise ValidationError("'distractors' must be a list", where=f"{where}: field distractors")

@@ -27,6 +27,7 @@ class InstructionVerdict:
     age: int  # turns since the instruction was given (0 on the turn that gave it)
     ok: bool
     reason: str
+    grounded: bool = False  # the instruction is image-grounded
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ def score_response(spec: TurnSpec, response: Response, catalogue: Any, mode: str
     for active in spec.active:
         ok, reason = _verdict_parts(catalogue.check(active.instruction, text, mode))
         verdicts.append(InstructionVerdict(key=active.key, id=active.id, group=active.group,
-                                           age=spec.turn - active.given_at, ok=ok, reason=reason))
+                                           age=spec.turn - active.given_at, ok=ok, reason=reason,
+                                           grounded=active.grounded))
     distractors = []
     for distractor in spec.distractors:
         adopted, reason = _verdict_parts(catalogue.check(distractor.instruction, text, mode))

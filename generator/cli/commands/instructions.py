@@ -14,7 +14,7 @@ def catalogue_rows(set_name: str) -> list[dict]:
     from generator.authoring import conflicting_types, official_catalogue
     from generator.authoring.wording import phrasing_count, render_wording
     from generator.common.rng import derive_rng
-    from generator.core.instructions import Instruction, instruction_set
+    from generator.core.instructions import Instruction, instruction_set, is_grounded
 
     official: dict[str, tuple[str, Instruction]] = {}
     for text, inst in official_catalogue():
@@ -23,6 +23,10 @@ def catalogue_rows(set_name: str) -> list[dict]:
     for kind in instruction_set(set_name):
         if kind.id in official:
             example_text, example = official[kind.id]
+        elif is_grounded(kind) and kind.examples:
+            # the documented example: its parameters are facts of the example chat's images
+            example = Instruction(kind.id, dict(kind.examples[0].kwargs))
+            example_text = render_wording(kind.id, example.kwargs)
         else:
             example = Instruction(kind.id, kind.sample_kwargs(derive_rng(0, "catalogue", kind.id)))
             example_text = render_wording(kind.id, example.kwargs)
@@ -31,6 +35,8 @@ def catalogue_rows(set_name: str) -> list[dict]:
                 "id": kind.id,
                 "group": kind.group,
                 "official": kind.official,
+                "image_grounded": is_grounded(kind),
+                "facts": list(getattr(kind, "facts_used", ())),
                 "description": kind.description,
                 "parameters": [
                     {
@@ -88,16 +94,53 @@ def catalogue_markdown() -> str:
     lines += ["", "## Conflict rules", "", "| a | b | when |", "|---|---|---|"]
     for (first, second), (_, reason) in sorted(RULES.items()):
         lines.append(f"| `{first}` | `{second}` | {reason} |")
+    lines += grounded_markdown()
     lines += ["", "## Official wordings", "", "| wording | instruction |", "|---|---|"]
     for text, inst in official_catalogue():
         lines.append(f"| {text} | `{inst.id}` `{inst.kwargs_json}` |")
     return "\n".join(lines) + "\n"
 
 
+def grounded_markdown() -> list[str]:
+    """The image-grounded section of docs/instructions.md: per type, an example image, wording and responses."""
+    from generator.authoring.wording import render_wording
+    from generator.core.instructions import Instruction, all_types, check, is_grounded
+    from generator.generation.sources.examples import EXAMPLE_SCENES, example_image_path
+
+    kinds = [kind for kind in all_types() if is_grounded(kind)]
+    lines = ["", "## Image-grounded instructions", "",
+             f"{len(kinds)} types (group `grounded`) are standing rules that a response can only follow by looking at "
+             "the images. Their parameters are facts of the chat's images, drawn from the scene specs of the "
+             "procedural families (or from a folder's `title` / `objects` metadata) when the chat is generated; the "
+             "checkers read only the parameters and the response, so scoring needs no image and no judge model. A "
+             "type is never placed in a chat whose images cannot support it (no clock, no titled chart...). Every "
+             "rule asks for something only the images supply, so a response that ignores the images fails it. The "
+             "`grounded` variant mixes them with the 13 official wordings; the score report gives their PIF apart "
+             "from the text-only rules (`by_grounding`).",
+             "",
+             "The examples below are about one example chat of seven images ("
+             + ", ".join(f"Image{i} {name.replace('_', ' ')}" for i, (name, _) in enumerate(EXAMPLE_SCENES, start=1))
+             + ").", ""]
+    for kind in kinds:
+        example = kind.examples[0]
+        inst = Instruction(kind.id, dict(example.kwargs))
+        position = int(example.kwargs.get("image", 1))
+        lines += [f"### `{kind.id}`", "",
+                  f"![Image{position} of the example chat]({example_image_path(position)})", "",
+                  f"- Wording: {render_wording(kind.id, inst.kwargs)}",
+                  f"- Facts used: {', '.join(getattr(kind, 'facts_used', ()))}; parameters: `{inst.kwargs_json}`"]
+        for label, texts in (("Passes", example.passing[:1]), ("Fails", example.failing[:1])):
+            for text in texts:
+                lines.append(f"- {label}: \"{text}\" ({check(inst, text).reason})")
+        lines.append("")
+    return lines[:-1]
+
+
 @click.command("instructions")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects (id, group, parameters, ...).")
 @click.option(
-    "--set", "set_name", type=click.Choice(["official", "extended", "all"]), default="all", show_default=True,
+    "--set", "set_name", type=click.Choice(["official", "extended", "grounded", "all"]), default="all",
+    show_default=True,
     help="Which part of the catalogue to list.",
 )
 @click.option("--markdown", is_flag=True, help="Print the full reference as markdown (docs/instructions.md).")

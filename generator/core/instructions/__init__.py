@@ -4,7 +4,7 @@ Public API (stable; scoring, generation and the released scorer use exactly thes
 
     Instruction(id, kwargs)            frozen, validated on construction; .kwargs_json; Instruction.from_json(id, s)
     get_type(id) -> InstructionType    raises UnknownInstructionError
-    all_types(); instruction_set("official" | "extended" | "all")
+    all_types(); instruction_set("official" | "extended" | "grounded" | "all"); is_grounded(type)
     check(instruction, text, mode="strict" | "loose") -> Verdict(ok, reason)
 
 Standard library only: the released ``scoring.py`` embeds this package. Wordings, conflict rules and the witness
@@ -17,7 +17,14 @@ from generator.common.errors import UnknownInstructionError
 from generator.common.jsonutil import canonical_json
 from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
 from generator.core.instructions.check import MODES, check
-from generator.core.instructions.registry import SETS, Instruction, all_types, get_type, instruction_set
+from generator.core.instructions.registry import (
+    SETS,
+    Instruction,
+    all_types,
+    get_type,
+    instruction_set,
+    is_grounded,
+)
 
 __all__ = [
     "MODES",
@@ -32,4 +39,5 @@ __all__ = [
     "check",
     "get_type",
     "instruction_set",
+    "is_grounded",
 ]

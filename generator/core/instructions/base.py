@@ -61,7 +61,8 @@ class ParamSpec:
     """One parameter of an instruction type.
 
     ``kind`` is one of ``int``, ``str``, ``choice``, ``letter`` (one alphabetic character), ``keyword`` (a word
-    or short phrase without sentence punctuation), ``phrase`` (one line of text) or ``words`` (a list of keywords).
+    or short phrase without sentence punctuation), ``phrase`` (one line of text), ``words`` (a list of keywords),
+    ``strings`` (a list of one-line phrases, such as image titles) or ``ints`` (a list of integers).
     Optional parameters may be absent or null: absence means "no such constraint", never a default value.
     """
 
@@ -127,6 +128,19 @@ def _validate_param(spec: ParamSpec, value: object, type_id: str) -> object:
         for item in value:
             if not _is_phrase(item) or any(c in item for c in ",.!?;:\"") or len(item.strip()) < 2:
                 raise ValueError(f"{where} has an invalid word {item!r}")
+        return list(value)
+    if spec.kind == "strings":
+        if not isinstance(value, list) or not value or not all(_is_phrase(item) for item in value):
+            raise ValueError(f"{where} must be a non-empty list of one-line phrases, got {value!r}")
+        return list(value)
+    if spec.kind == "ints":
+        if not isinstance(value, list) or not value or any(
+                isinstance(item, bool) or not isinstance(item, int) for item in value):
+            raise ValueError(f"{where} must be a non-empty list of integers, got {value!r}")
+        if spec.minimum is not None and min(value) < spec.minimum:
+            raise ValueError(f"{where} items must be >= {spec.minimum}, got {min(value)}")
+        if spec.maximum is not None and max(value) > spec.maximum:
+            raise ValueError(f"{where} items must be <= {spec.maximum}, got {max(value)}")
         return list(value)
     if spec.kind == "str":
         if not isinstance(value, str) or not value:

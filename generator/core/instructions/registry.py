@@ -23,7 +23,7 @@ _OFFICIAL_ORDER = (
     "length:words_per_sentence",
     "keyword:include",
 )
-SETS = ("official", "extended", "all")
+SETS = ("official", "extended", "grounded", "all")
 
 
 def get_type(type_id: str) -> InstructionType:
@@ -39,15 +39,23 @@ def all_types() -> list[InstructionType]:
     return official + extended
 
 
+def is_grounded(kind: InstructionType) -> bool:
+    """True for image-grounded types: their parameters are facts of the chat's images (``types/grounded.py``)."""
+    return bool(getattr(kind, "image_grounded", False))
+
+
 def instruction_set(name: str) -> list[InstructionType]:
-    """The types of a named set: ``official`` (the six categories), ``extended`` (the others) or ``all``."""
+    """The types of a named set: ``official`` (the six categories), ``extended`` (the other text-only types),
+    ``grounded`` (the six official categories plus the image-grounded types) or ``all``."""
     types = all_types()
     if name == "all":
         return types
     if name == "official":
         return [t for t in types if t.official]
     if name == "extended":
-        return [t for t in types if not t.official]
+        return [t for t in types if not t.official and not is_grounded(t)]
+    if name == "grounded":
+        return [t for t in types if t.official or is_grounded(t)]
     raise ValueError(f"unknown instruction set {name!r} (choose from {', '.join(SETS)})")
 
 

@@ -41,3 +41,8 @@ class Requirements:
     start_phrase: str | None = None
     end_phrase: str | None = None
     capital_max: int | None = None
+    # image-grounded rules: words the first sentence must hold, words always written in capitals, and
+    # (token, alternatives) pairs: the token is added unless the answer already names one of the alternatives
+    lead_tokens: list[str] = field(default_factory=list)
+    upper_words: set[str] = field(default_factory=set)
+    one_of: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

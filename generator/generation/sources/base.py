@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from generator.common.errors import UserError
 from generator.common.registry import Registry
+from generator.core.instructions.facts import ChatFacts, ImageFacts
 
 ANSWER_TYPES = ("number", "word", "yes/no", "list", "sequence", "open")
 SOURCE_KINDS = ("procedural", "photos", "user")
@@ -112,6 +113,16 @@ class Source(ABC):
     @abstractmethod
     def sample_chat(self, rng: random.Random, n_images: int, n_questions: int) -> ChatMaterial:
         """Return images and ``n_questions`` questions for one chat, using only ``rng`` for choices."""
+
+    def image_facts(self, spec: ImageSpec) -> ImageFacts:
+        """What one planned image shows, for image-grounded instructions. By default nothing is known about its
+        content (only that it is an image, so the chat's image count is still a fact)."""
+        return ImageFacts()
+
+    def chat_facts(self, material: ChatMaterial) -> ChatFacts:
+        """The facts of a chat's images in order, plus its questions (``generator.core.instructions.facts``)."""
+        return ChatFacts(images=tuple(self.image_facts(spec) for spec in material.images),
+                         questions=tuple(qa.question for qa in material.qas))
 
 
 #: ``--source`` prefixes -> source classes; every module of the sources package is imported on first lookup.

@@ -2,7 +2,9 @@
 
 Each line is a JSON object: ``file_name`` (relative to the folder), ``question``, optional ``answer``, optional
 ``answer_type`` (number, word, yes/no, list, open; guessed from the answer when absent), optional ``license``
-and ``attribution``. Several lines may name the same image to give it several questions. Every problem is
+and ``attribution``, and optional facts for image-grounded instructions: ``title`` (the image's title) and
+``objects`` (a list of things it shows; objects listed for other images of the folder but for none of a chat's
+images count as things that chat does not show). Several lines may name the same image to give it several questions. Every problem is
 reported once, naming the file, the line and the field.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources.base import (
     ANSWER_TYPES,
     QA,
@@ -132,6 +135,24 @@ class _Item:
     license: str
     attribution: str
     qas: list[tuple[str, str | None, str]]
+    title: str | None = None
+    objects: tuple[str, ...] = ()
+
+
+def parse_title(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\n" in value:
+        raise UserError("title must be a non-empty one-line string", where=f"{where}: field title")
+    return " ".join(value.split())
+
+
+def parse_objects(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() and "\n" not in v for v in value):
+        raise UserError("objects must be a list of non-empty one-line strings", where=f"{where}: field objects")
+    return tuple(" ".join(v.split()) for v in value)
 
 
 class FolderSource(Source):
@@ -161,6 +182,9 @@ class FolderSource(Source):
             raise UserError(f"{METADATA} not found (one JSON object per line: file_name, question, optional "
                             "answer)", where=str(self.root))
         self.items = self._read(metadata)
+        self._by_file = {item.file: item for item in self.items}
+        # every object named anywhere in the folder: what an image of this collection could have shown
+        self.object_pool = tuple(sorted({name for item in self.items for name in item.objects}))
         if not self.items:
             raise UserError("no questions found", where=str(metadata))
 
@@ -195,9 +219,25 @@ class FolderSource(Source):
                                         where=f"{where}: field file_name") from None
                     item = items[file] = _Item(file, str(record.get("license") or ""),
                                                str(record.get("attribution") or ""), [])
+                title = parse_title(record.get("title"), where)
+                if title is not None:
+                    if item.title is not None and item.title != title:
+                        raise UserError(f"image {file!r} already has the title {item.title!r}",
+                                        where=f"{where}: field title")
+                    item.title = title
+                extra = [name for name in parse_objects(record.get("objects"), where) if name not in item.objects]
+                item.objects = (*item.objects, *extra)
                 item.qas.append(make_qa(record.get("question"), record.get("answer"), record.get("answer_type"),
                                         where))
         return list(items.values())
+
+    def image_facts(self, spec: ImageSpec) -> ImageFacts:
+        """The user's ``title`` and ``objects`` of an image (metadata.jsonl), when given."""
+        item = self._by_file.get(spec.get("file", ""))
+        if item is None:
+            return ImageFacts()
+        return ImageFacts(title=item.title, categories=item.objects,
+                          category_pool=self.object_pool if item.objects else ())
 
     def sample_chat(self, rng: random.Random, n_images: int, n_questions: int) -> ChatMaterial:
         count = min(n_images, len(self.items))

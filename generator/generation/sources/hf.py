@@ -3,7 +3,9 @@
 Two layouts:
 
 - *one question per row*: roles ``image``, ``question``, optional ``answer`` and ``answer_type``
-  (defaults: columns of the same names). A chat draws a few rows, one image each.
+  (defaults: columns of the same names). A chat draws a few rows, one image each. Optional ``title`` (a string)
+  and ``objects`` (a list of strings) describe the row's image for image-grounded instructions, as in a folder's
+  metadata.
 - *dialogues* (MMDU): roles ``images`` (a list of images or paths) and ``conversations`` (a list of turns
   ``{"from": "user"|"assistant", "value": ...}``; ``human``/``gpt`` and ``role``/``content`` also work).
   A chat is one record: its images in order, its user turns as questions (the record's own Image1..ImageN
@@ -25,8 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources.base import QA, ChatMaterial, ImageSpec, Source, pick_questions
-from generator.generation.sources.folder import encode_user_image, file_spec, make_qa, name_images
+from generator.generation.sources.folder import (
+    encode_user_image,
+    file_spec,
+    make_qa,
+    name_images,
+    parse_objects,
+    parse_title,
+)
 
 FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
 USER_ROLES = ("user", "human")
@@ -122,12 +132,15 @@ class HFSource(Source):
         self.path = str(local.resolve()) if local.exists() else path
         self.name = f"hf:{target}"
         column_map = dict(column_map or {})
-        known = {"image", "question", "answer", "answer_type", "images", "conversations"}
+        known = {"image", "question", "answer", "answer_type", "images", "conversations", "title", "objects"}
         unknown = sorted(set(column_map) - known)
         if unknown:
             raise UserError(f"unknown column map role {unknown[0]!r} (roles: {', '.join(sorted(known))})",
                             where="--column-map")
         self._split_arg = split
+        self._file_rows: dict[str, int] = {}
+        self.row_facts: list[tuple[str | None, tuple[str, ...]]] = []
+        self.object_pool: tuple[str, ...] = ()
         self.dataset, self.split, self.base = load_split(self.path, split)
         where = f"{self.path}[{self.split}]"
         if len(self.dataset) == 0:
@@ -145,10 +158,17 @@ class HFSource(Source):
             question = _column(self.dataset, column_map, "question", "question", where)
             answer = _column(self.dataset, column_map, "answer", "answer", where, required=False)
             kind = _column(self.dataset, column_map, "answer_type", "answer_type", where, required=False)
-            texts = self.dataset.select_columns([c for c in (question, answer, kind) if c]).to_dict()
+            title = _column(self.dataset, column_map, "title", "title", where, required=False)
+            objects = _column(self.dataset, column_map, "objects", "objects", where, required=False)
+            texts = self.dataset.select_columns([c for c in (question, answer, kind, title, objects) if c]).to_dict()
             self.rows = [make_qa(texts[question][r], texts[answer][r] if answer else None,
                                  texts[kind][r] if kind else None, f"{where} row {r}")
                          for r in range(len(self.dataset))]
+            # optional facts for image-grounded instructions, validated like a folder's metadata
+            self.row_facts = [(parse_title(texts[title][r], f"{where} row {r}") if title else None,
+                               parse_objects(texts[objects][r], f"{where} row {r}") if objects else ())
+                              for r in range(len(self.dataset))]
+            self.object_pool = tuple(sorted({name for _, names in self.row_facts for name in names}))
         self.image_counts = self._image_counts() if self.dialogues else None
 
     def _read_dialogues(self, column: str, where: str) -> list[list[tuple[str, str | None, str]]]:
@@ -202,9 +222,22 @@ class HFSource(Source):
             if not (root / file).is_file():
                 raise UserError(f"image {value!r} not found in {root}",
                                 where=f"{self.path}[{self.split}] row {row}: field {self.image_column}")
-            return file_spec(self.name, root, file)
+            spec = file_spec(self.name, root, file)
+            if item is None:  # one image per row: remember the row, whose columns may hold the image's facts
+                self._file_rows[str(root / file)] = row
+            return spec
         return {"source": self.name, "kind": "hf", "dataset": self.path, "split": self._split_arg, "row": row,
                 "column": self.image_column, "item": item, "license": "", "attribution": ""}
+
+    def image_facts(self, spec: ImageSpec) -> ImageFacts:
+        """The row's ``title`` and ``objects`` columns (roles of the column map), when the dataset has them."""
+        row = spec.get("row")
+        if spec.get("kind") == "file":
+            row = self._file_rows.get(str(Path(spec["root"]) / spec["file"]))
+        if self.dialogues or not isinstance(row, int) or not 0 <= row < len(self.row_facts):
+            return ImageFacts()
+        title, objects = self.row_facts[row]
+        return ImageFacts(title=title, categories=objects, category_pool=self.object_pool if objects else ())
 
     def sample_chat(self, rng: random.Random, n_images: int, n_questions: int) -> ChatMaterial:
         if self.dialogues:

@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 from generator.common.errors import UserError
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import QA, ChatMaterial, ImageSpec, Source, image_name, pick_questions
 from generator.generation.sources.families import FAMILIES, Family
@@ -50,6 +51,10 @@ class ProceduralSource(Source):
         self.name = name
         self.families = families
         self.difficulty = difficulty
+
+    def image_facts(self, spec: ImageSpec) -> ImageFacts:
+        """The facts the scene spec implies (see :meth:`Family.facts`)."""
+        return FAMILIES.get(spec["family"]).facts(spec["spec"])
 
     def assign_families(self, rng: random.Random, n_images: int) -> list[Family]:
         """Return the family of each image of a chat."""

@@ -16,6 +16,7 @@ from PIL import Image
 
 from generator.common.errors import UserError
 from generator.common.registry import Registry
+from generator.core.instructions.facts import ImageFacts
 
 Ask = tuple[str, str, str]
 """(question, reference answer, answer type) before it is attached to image indices."""
@@ -55,6 +56,14 @@ class Family(ABC):
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         """Return questions about one image called ``name`` (e.g. "Image2"); ``rng`` picks among variants so
         that every kind of question gets a fair share instead of one kind flooding the pool."""
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        """What the scene shows, for image-grounded instructions: titles, categories, values, colours, times...
+
+        Only what a reader can see in the rendered image: every field must be true of the pixels. The default
+        knows nothing beyond the kind of image.
+        """
+        return ImageFacts(kind=self.name.replace("_", " "))
 
     def compare(self, specs: list[dict[str, Any]], names: list[str], rng: random.Random) -> list[Ask]:
         """Return questions about two or more images of this family (ties are left out)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, fmt_number, unique_best, yes_no
@@ -87,6 +88,12 @@ class BarChart(Family):
             if spec["show_values"]:
                 drawing.put_text(image, (cx, y_of(value) - 4), str(value), size, bold=True, anchor="mb")
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        return ImageFacts(kind="bar chart", title=spec["title"], categories=tuple(spec["labels"]),
+                          category_pool=TOPICS[spec["title"]], values=tuple(spec["values"]),
+                          maximum=max(spec["values"]), colours=tuple(spec["colors"]), count=len(spec["values"]),
+                          count_noun="bars")
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         labels, values = spec["labels"], spec["values"]

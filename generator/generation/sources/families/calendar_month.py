@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, unique_best, yes_no
@@ -71,6 +72,12 @@ class CalendarMonth(Family):
                     draw.ellipse((cx - 20, cy - 20, cx + 20, cy + 20), outline=mark, width=3)
                 drawing.draw_text_centered(image, (cx, cy), str(day), 18)
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        return ImageFacts(kind="calendar", title=f"{calendar.month_name[spec['month']]} {spec['year']}",
+                          colours=(spec["color"],),
+                          calendar={"year": spec["year"], "month": spec["month"], "marked": list(spec["marked"])},
+                          count=len(spec["marked"]), count_noun="circled days")
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         days = month_days(spec)

@@ -13,6 +13,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, unique_best, yes_no
@@ -82,6 +83,9 @@ class Clock(Family):
                              bold=True, anchor="mm", halo=4, halo_fill=FACES[spec["face"]])
         draw.ellipse((CX - 10, CY - 10, CX + 10, CY + 10), fill=drawing.INK)
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        return ImageFacts(kind="clock", time=(spec["hour"], spec["minute"]), colours=(spec["rim"],))
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         hour, minute = spec["hour"], spec["minute"]

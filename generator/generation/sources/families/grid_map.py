@@ -7,6 +7,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, unique_best, yes_no
@@ -65,6 +66,12 @@ class GridMap(Family):
             drawing.draw_shape(draw, kind, cx, cy, cell * (0.36 if kind == "star" else 0.24),
                                drawing.COLOURS[colour], width=2)
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        present = {colour for row in spec["cells"] for colour in row}
+        # the star is drawn yellow and the dot red (see render); an empty cell is white
+        return ImageFacts(kind="grid map", categories=("star", "dot"), colours=tuple(sorted(present | {"yellow", "red"})),
+                          star=cell_name(*spec["star"]), count=spec["size"], count_noun="rows")
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         n = spec["size"]

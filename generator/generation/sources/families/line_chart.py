@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, unique_best, yes_no
@@ -123,6 +124,15 @@ class LineChart(Family):
                     dx, dy, anchor = label_position(s["values"], i)
                     drawing.put_text(image, (x + dx, y + dy), str(v), size, bold=True, anchor=anchor)
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        points = [(value, year) for s in spec["series"] for value, year in zip(s["values"], spec["years"],
+                                                                              strict=True)]
+        top = max(value for value, _ in points)
+        peak_years = {year for value, year in points if value == top}
+        return ImageFacts(kind="line chart", title=spec["title"], categories=tuple(s["name"] for s in spec["series"]),
+                          maximum=top, colours=tuple(s["color"] for s in spec["series"]),
+                          peak_year=peak_years.pop() if len(peak_years) == 1 else None)
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         years = spec["years"]

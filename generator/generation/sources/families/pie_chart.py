@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, unique_best, yes_no
@@ -80,6 +81,14 @@ class PieChart(Family):
             text = f"{label} {value}%" if spec["show_values"] else label
             drawing.put_text(image, (LEGEND_X + 26, y), text, 14, anchor="lm")
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        # Shares are facts only when printed; unlabelled slices are judged by eye, not read.
+        shown = spec["show_values"]
+        return ImageFacts(kind="pie chart", title=spec["title"], categories=tuple(spec["labels"]),
+                          category_pool=TOPICS[spec["title"]], values=tuple(spec["values"]) if shown else (),
+                          maximum=max(spec["values"]) if shown else None, colours=tuple(spec["colors"]),
+                          count=len(spec["values"]), count_noun="slices")
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         labels, values = spec["labels"], spec["values"]

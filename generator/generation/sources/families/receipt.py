@@ -13,6 +13,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, unique_best, yes_no
@@ -105,6 +106,12 @@ class Receipt(Family):
         drawing.put_text(image, (TEXT_RIGHT, y), f"${money(total)}", size + 2, bold=True, anchor="rs")
         drawing.draw_text_centered(image, (mid, y + 30), "Thank you!", 13)
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        names = tuple(item["name"] for item in spec["items"])
+        return ImageFacts(kind="receipt", title=spec["store"], categories=names, category_pool=tuple(sorted(PRODUCTS)),
+                          items=names, total=money(sum(line_total(item) for item in spec["items"])),
+                          count=len(names), count_noun="products")
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         items = spec["items"]

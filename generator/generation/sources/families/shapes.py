@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
 from generator.generation.sources.families import Ask, Family, unique_best, yes_no
@@ -69,6 +70,12 @@ class Shapes(Family):
         for s in spec["shapes"]:
             drawing.draw_shape(draw, s["kind"], s["x"], s["y"], s["r"], drawing.COLOURS[s["color"]])
         return image
+
+    def facts(self, spec: dict[str, Any]) -> ImageFacts:
+        shapes = spec["shapes"]
+        return ImageFacts(kind="shapes", categories=tuple(sorted({s["kind"] for s in shapes})),
+                          category_pool=KINDS[spec["level"]], colours=tuple(sorted({s["color"] for s in shapes})),
+                          count=len(shapes), count_noun="shapes")
 
     def questions(self, spec: dict[str, Any], name: str, rng: random.Random) -> list[Ask]:
         level = spec["level"]
