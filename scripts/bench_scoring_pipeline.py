@@ -3,8 +3,9 @@
 Responses are distinct and imperfect: the oracle's witness text of each turn (which obeys every active instruction)
 is edited per (conversation, turn, sample) by seeded random edits (a preamble line, a sign-off, a change of case, a
 dropped word, markdown emphasis, extra sentences...), so caches are not always hot, most responses fail something
-and loose mode has to try its relaxed readings. Each measurement runs the scorer in a fresh process on one core
-(``taskset``-style affinity), ``--repeats`` times, and reports min / median / max.
+and loose mode has to try its relaxed readings. Each measurement runs the scorer (single-threaded) in a fresh
+process, ``--repeats`` times, and reports min / median / max of wall time, CPU time and peak RSS, with the load
+average, since wall time on a shared machine includes waiting for the neighbours.
 
     mmmtif gen --variant mmmt-if --seed 7 --conversations 1250 --out ds1250
     python scripts/bench_scoring_pipeline.py --dataset ds1250 --samples 4 --sizes 20,10000,100000 [--mode loose]
@@ -81,14 +82,14 @@ def make_responses(dataset: str, samples: int, seed: int, folder: Path) -> list[
 
 
 def measure(python: str, args: list[str]) -> tuple[float, float, float]:
-    """(wall s, CPU s of the child, peak RSS MiB of the child) of one scorer process pinned to one core."""
-    def pin() -> None:
-        if hasattr(os, "sched_setaffinity"):
-            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    """(wall s, CPU s of the child, peak RSS MiB of the child) of one scorer process.
 
+    The scorer is single-threaded, so its CPU time is one core's work. It is not pinned to a core: on a shared
+    machine a fixed core may be the busy one, and wall time would then measure the neighbours.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen([python, "-c", _SCORE, *args], cwd=ROOT, preexec_fn=pin,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([python, "-c", _SCORE, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     assert proc.stderr is not None
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench_score_") as tmp:
         lines = make_responses(args.dataset, args.samples, args.seed, Path(tmp))
-        print(f"# mmmtif score end to end, one core, {args.mode}, {args.repeats} runs per size "
-              f"(min / median / max); interpreter: {args.python}")
+        print(f"# mmmtif score end to end, {args.mode}, {args.repeats} runs per size (min / median / max); "
+              f"interpreter: {args.python}; load average {os.getloadavg()[0]:.1f}")
         print(f"dataset: {args.dataset}, {len(lines)} responses available ({args.samples} samples per turn)")
         print()
         print("| responses | wall s | CPU s | responses/s (median wall) | responses/s (median CPU) | peak RSS MiB |")
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             walls, cpus, rss = [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
             print(f"| {size:,} | {spread(walls)} | {spread(cpus)} | {size / statistics.median(walls):,.0f} | "
                   f"{size / statistics.median(cpus):,.0f} | {spread(rss, 0)} |")
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 

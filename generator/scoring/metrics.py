@@ -256,9 +256,9 @@ class Aggregate:
             return [{name: key, value_key: rate.total, ok_key: rate.ok, rate_key: _ratio(rate.ok, rate.total)}
                     for key, rate in sorted(counter.items())]
 
-        per_id: dict[str, _Rate] = {}
-        per_group: dict[str, _Rate] = {}
-        per_age: dict[int, _Rate] = {}
+        per_id: dict[Any, _Rate] = {}
+        per_group: dict[Any, _Rate] = {}
+        per_age: dict[Any, _Rate] = {}
         group_of: dict[str, str] = {}
         for (instruction_id, group, age, ok), count in self.tally.items():
             group_of[instruction_id] = group

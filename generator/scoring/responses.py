@@ -188,7 +188,8 @@ class ResponseStore:
         handle = self._handle
         read: dict[tuple[int, int], Response] = {}
         loads = json.loads
-        for key, (offset, line) in sorted(entries.items(), key=lambda item: item[1]):  # type: ignore[arg-type, return-value]
+        located = sorted((entry, key) for key, entry in entries.items() if isinstance(entry, tuple))
+        for (offset, line), key in located:
             handle.seek(offset)
             # Validated when indexed: only the fields scoring uses are read back.
             record = loads(handle.readline())
