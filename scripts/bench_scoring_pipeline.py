@@ -81,14 +81,15 @@ def make_responses(dataset: str, samples: int, seed: int, folder: Path) -> list[
     return lines
 
 
-def measure(python: str, args: list[str]) -> tuple[float, float, float]:
+def measure(python: str, args: list[str], cwd: str) -> tuple[float, float, float]:
     """(wall s, CPU s of the child, peak RSS MiB of the child) of one scorer process.
 
     The scorer is single-threaded, so its CPU time is one core's work. It is not pinned to a core: on a shared
-    machine a fixed core may be the busy one, and wall time would then measure the neighbours.
+    machine a fixed core may be the busy one, and wall time would then measure the neighbours. ``cwd`` is a
+    neutral folder, so that ``python -c`` imports the interpreter's installed ``generator``, not this checkout's.
     """
     start = time.perf_counter()
-    proc = subprocess.Popen([python, "-c", _SCORE, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([python, "-c", _SCORE, *args], cwd=cwd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -114,12 +115,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=["strict", "loose"], default="strict")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--python", default=sys.executable, help="interpreter whose `generator` package is timed")
+    parser.add_argument("--make-responses", default=None, help=argparse.SUPPRESS)  # internal: write and exit
     parser.add_argument("--old-cli", action="store_true",
                         help="the timed scorer predates --allow-partial (a checkout before it was added)")
     args = parser.parse_args(argv)
 
+    args.dataset = str(Path(args.dataset).resolve())
+    if args.make_responses:
+        lines = make_responses(args.dataset, args.samples, args.seed, Path(args.make_responses).parent)
+        Path(args.make_responses).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench_score_") as tmp:
-        lines = make_responses(args.dataset, args.samples, args.seed, Path(tmp))
+        # Made in a child process: a scorer forked from a parent that holds the dataset would report the
+        # parent's memory as its own peak RSS.
+        subprocess.run([sys.executable, __file__, "--dataset", args.dataset, "--samples", str(args.samples),
+                        "--seed", str(args.seed), "--make-responses", str(Path(tmp, "all.jsonl"))], check=True)
+        lines = Path(tmp, "all.jsonl").read_text(encoding="utf-8").splitlines()
         print(f"# mmmtif score end to end, {args.mode}, {args.repeats} runs per size (min / median / max); "
               f"interpreter: {args.python}; load average {os.getloadavg()[0]:.1f}")
         print(f"dataset: {args.dataset}, {len(lines)} responses available ({args.samples} samples per turn)")
@@ -135,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                        str(Path(tmp, "report.json")), "--mode", args.mode, "--quiet"]
             if size < len(lines) and not args.old_cli:
                 command.append("--allow-partial")
-            runs = [measure(args.python, command) for _ in range(args.repeats)]
+            runs = [measure(args.python, command, tmp) for _ in range(args.repeats)]
             walls, cpus, rss = [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
             print(f"| {size:,} | {spread(walls)} | {spread(cpus)} | {size / statistics.median(walls):,.0f} | "
                   f"{size / statistics.median(cpus):,.0f} | {spread(rss, 0)} |")
