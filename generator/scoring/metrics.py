@@ -42,11 +42,8 @@ def _line(item: object) -> bytes:
 
 
 def spec_item(spec: TurnSpec) -> list[Any]:
-    """What the dataset digest hashes of one turn: everything scoring reads from it."""
-    return [spec.id, spec.turn,
-            [[a.id, a.kwargs, a.given_at] for a in spec.active],
-            [[d.id, d.kwargs] for d in spec.distractors],
-            spec.reference_answer, spec.answer_type]
+    """What the dataset digest hashes of one turn beyond the conversation's fingerprint."""
+    return [spec.turn, [[d.id, d.kwargs] for d in spec.distractors], spec.reference_answer, spec.answer_type]
 
 
 class _Rate:
@@ -124,11 +121,11 @@ class Aggregate:
 
     def add_conversation(self, fingerprint: str, specs: Sequence[TurnSpec], results: Sequence[ResponseResult]) -> None:
         self.conversations += 1
-        self.dataset_hash.update(_line(["conversation", fingerprint]))
+        # One line per conversation: its fingerprint covers the prompts and active instructions, the rest is what
+        # scoring reads besides (distractors, reference answers and their types).
+        self.dataset_hash.update(_line(["conversation", fingerprint, [spec_item(spec) for spec in specs]]))
         if results:
             self.responses_hash.update(_line(["conversation", specs[0].id if specs else ""]))
-        for spec in specs:
-            self.dataset_hash.update(_line(spec_item(spec)))
         self.dataset_turns += len(specs)
         self.no_instruction_turns += sum(1 for spec in specs if not spec.active)
         if not results:

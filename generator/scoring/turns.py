@@ -107,6 +107,8 @@ class _Builder:
         self.catalogue = catalogue
         self.cache: dict[tuple[str, object], tuple[dict, Any]] = {}
         self.answers: set[tuple[str, str]] = set()
+        #: (id, parameter text) of an active instruction already validated -> (group, parameters, instruction)
+        self.instances: dict[tuple[str, str | None], tuple[str, dict, Any]] = {}
 
     def __call__(self, instruction_id: str, raw: object, where: str) -> tuple[dict, Any]:
         key = (instruction_id, raw if isinstance(raw, str) or raw is None else
@@ -189,7 +191,18 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
         raise ValidationError("'active_instructions' must be a list", where=f"{where}: field active_instructions")
     used: set[str] = set()
     active: list[ActiveInstruction] = []
+    instances = build.instances
     for j, item in enumerate(raw_active):
+        if isinstance(item, Mapping):
+            # An instruction listed again at a later turn (same id and parameter text) was validated and built
+            # when first seen: only its turn bound is checked again.
+            iid, given_at, raw = item.get("id"), item.get("given_at"), item.get("kwargs")
+            hit = instances.get((iid, raw)) if isinstance(iid, str) and isinstance(raw, str | None) else None
+            if hit is not None and type(given_at) is int and 1 <= given_at <= number:
+                group, kwargs, instruction = hit
+                active.append(ActiveInstruction(key=_unique_key(iid, used), id=iid, group=group, given_at=given_at,
+                                                kwargs=kwargs, instruction=instruction))
+                continue
         field = f"{where}: field active_instructions[{j}]"
         if not isinstance(item, Mapping):
             raise ValidationError("an active instruction must be a mapping", where=field)
@@ -199,6 +212,8 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
             raise ValidationError(f"'given_at' must be an integer between 1 and the turn ({number}), got {given_at!r}",
                                   where=f"{field}.given_at")
         kwargs, instruction = build(item["id"], item.get("kwargs"), field)
+        if isinstance(item.get("kwargs"), str | None):
+            instances[(item["id"], item.get("kwargs"))] = (str(itype.group), kwargs, instruction)
         active.append(ActiveInstruction(key=_unique_key(item["id"], used), id=item["id"], group=str(itype.group),
                                         given_at=given_at, kwargs=kwargs, instruction=instruction))
     raw_distractors = turn.get("distractors") or []
