@@ -1,6 +1,8 @@
 """Figures from score reports: PIF by turn (the paper's main figure) and PIF by number of active instructions.
 
-One line per report, so the same function serves ``mmmtif score --plot`` and side-by-side comparisons.
+One line per report, so the same function serves ``mmmtif score --plot`` and side-by-side comparisons. Each point
+is labelled with the number of responses behind it and shaded with its 95% interval (``ci95`` of the report,
+conversations as clusters), so a point that rests on a handful of responses shows as such.
 Matplotlib is imported lazily with the Agg backend (no display needed); metadata that would vary between runs
 is left out so that the same reports give the same file.
 """
