@@ -14,7 +14,7 @@ from scoring_fakes import catalogue_rows, write_parquet_dataset
 
 from generator.authoring.oracle import oracle_responses
 from generator.dataset.bundle import BundleError, _module_level_imports, build_scoring_script, collect_modules
-from generator.scoring import evaluate_rows, report_json
+from generator.scoring import Target, evaluate_rows, report_json
 
 # Runs scoring.py with the toolkit's own dependencies made unimportable, as on a machine with only datasets.
 _BLOCKING_RUNNER = textwrap.dedent("""
@@ -87,10 +87,11 @@ def test_standalone_script_matches_score_rows(script, tmp_path):
     out, details = tmp_path / "report.json", tmp_path / "details.jsonl"
     proc = subprocess.run(
         [sys.executable, str(runner), str(tmp_path / "scoring.py"), "--repo", str(tmp_path / "ds"),
-         "--responses", str(responses_path), "--out", str(out), "--details", str(details), "--quiet"],
+         "--responses", str(responses_path), "--out", str(out), "--details", str(details), "--quiet",
+         "--allow-partial"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    ev = evaluate_rows(rows, responses[:-2])
+    ev = evaluate_rows(rows, responses[:-2], target=Target(dataset=str(tmp_path / "ds"), config="cfg", split="test"))
     assert out.read_text(encoding="utf-8") == report_json(ev.report())
     assert [json.loads(line) for line in details.read_text(encoding="utf-8").splitlines()] == ev.details()
 

@@ -461,32 +461,32 @@ def test_report_splits_grounded_and_text_only_pif() -> None:
     responses = [{"id": "c1", "turn": 1, "response": "So the star is in C4."},
                  {"id": "c2", "turn": 1, "response": "Yes."}]
     report = score_rows(rows, responses)
-    assert report["by_grounding"]["image_grounded"] == {"responses": 1, "pif": 0.5, "checks": 2, "followed": 1,
-                                                        "rate": 0.5}
-    assert report["by_grounding"]["text_only"] == {"responses": 2, "pif": 0.5, "checks": 2, "followed": 1,
-                                                   "rate": 0.5}
+    image, text = report["by_grounding"]["image_grounded"], report["by_grounding"]["text_only"]
+    assert {k: image[k] for k in ("responses", "pif", "checks", "followed", "rate")} == {
+        "responses": 1, "pif": 0.5, "checks": 2, "followed": 1, "rate": 0.5}
+    assert {k: text[k] for k in ("responses", "pif", "checks", "followed", "rate")} == {
+        "responses": 2, "pif": 0.5, "checks": 2, "followed": 1, "rate": 0.5}
+    assert image["ci95"] == report["intervals"]["image_grounded_pif"]
     from generator.scoring.report import validate_report
 
     assert validate_report(report)
 
 
-def test_grounding_ratios_per_conversation_give_the_reported_pif() -> None:
-    """The bootstrap input: per-conversation sums whose ratio is the reported PIF of each kind."""
-    from generator.scoring.evaluation import evaluate_rows
-    from generator.scoring.metrics import grounding_ratios
+def test_grounded_intervals_resample_conversations() -> None:
+    """Each kind's PIF has a bootstrap interval over conversations that contains the reported value."""
+    from generator.scoring.evaluation import score_rows
 
     star = {"id": "grounded:star_cell", "kwargs": json.dumps({"image": 1, "cell": "C4"}), "given_at": 1}
     letter = {"id": "start:letter", "kwargs": json.dumps({"letter": "S"}), "given_at": 1}
     base = {"question": "Q?", "reference_answer": "", "answer_type": "open", "distractors": []}
-    rows = [{"id": "a", "turns": [dict(base, turn=1, active_instructions=[star, letter]),
-                                  dict(base, turn=2, active_instructions=[star])]},
-            {"id": "b", "turns": [dict(base, turn=1, active_instructions=[letter])]}]
-    responses = [{"id": "a", "turn": 1, "response": "So C4."}, {"id": "a", "turn": 2, "response": "No cell."},
-                 {"id": "b", "turn": 1, "response": "Not an S."}]
-    evaluation = evaluate_rows(rows, responses)
-    report = evaluation.report()
-    ratios = grounding_ratios([r for r in evaluation.results if r.verdicts])
-    assert ratios["image_grounded"] == ([1.0, 0.0], [2.0, 0.0])
-    assert ratios["text_only"] == ([1.0, 0.0], [1.0, 1.0])
-    for kind, (numerators, denominators) in ratios.items():
-        assert sum(numerators) / sum(denominators) == report["by_grounding"][kind]["pif"]
+    rows, responses = [], []
+    for index in range(12):
+        rows.append({"id": f"c{index}", "turns": [dict(base, turn=1, active_instructions=[star, letter])]})
+        text = "So C4." if index % 3 else "No cell here."
+        responses.append({"id": f"c{index}", "turn": 1, "response": text})
+    report = score_rows(rows, responses)
+    for kind in ("image_grounded", "text_only"):
+        part = report["by_grounding"][kind]
+        low, high = part["ci95"]
+        assert low <= part["pif"] <= high
+    assert report["by_grounding"]["image_grounded"]["pif"] == 8 / 12

@@ -11,7 +11,7 @@ from scoring_fakes import catalogue_rows, write_parquet_dataset
 from generator.authoring.oracle import oracle_responses
 from generator.cli import cli
 from generator.common.errors import UserError
-from generator.scoring import evaluate_rows, score_rows
+from generator.scoring import Target, evaluate_rows, score_rows
 
 
 def test_oracle_scores_perfectly_across_the_catalogue():
@@ -52,4 +52,6 @@ def test_oracle_and_score_commands(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["pif"] == 1.0 and report["PIF-2-2"] == 1.0
-    assert report == score_rows(rows, [json.loads(line) for line in responses.read_text().splitlines()])
+    target = Target(dataset=str(dataset), config="cfg", split="test")
+    assert report == score_rows(rows, [json.loads(line) for line in responses.read_text().splitlines()],
+                                target=target)

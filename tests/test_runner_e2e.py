@@ -197,7 +197,9 @@ def test_run_then_score_then_compare(tmp_path, dataset_dir):
     assert result.exit_code == 0, result.output
     report = json.loads((runs / "a.json").read_text())
     assert report["counts"]["missing_responses"] == 0 and report["samples_per_turn"] == 2
-    assert f"| PIF-2-2 | {report['PIF-2-2']:.3f} | – |" in (runs / "c.md").read_text()
+    assert f"| PIF-2-2 | {report['PIF-2-2']:.3f} [" in (runs / "c.md").read_text()
+    assert report["inputs"]["fingerprinted_responses"] == report["counts"]["responses"]
+    assert report["inputs"]["model"] == "fake-vl" and report["inputs"]["history"] == "model"
     assert (runs / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -11,7 +11,7 @@ from scoring_fakes import catalogue_rows, write_parquet_dataset
 
 from generator.authoring.oracle import oracle_responses
 from generator.cli import cli
-from generator.scoring import load_rows, report_json, score_rows, validate_report
+from generator.scoring import Target, load_rows, report_json, score_rows, validate_report
 
 
 @pytest.fixture(scope="module")
@@ -36,24 +36,27 @@ def test_score_writes_report_details_plot_and_summary(dataset, tmp_path):
     folder, rows, responses, path = dataset
     out, details, plot = tmp_path / "report.json", tmp_path / "details.jsonl", tmp_path / "pif.png"
     result = invoke("--dataset", folder / "ds", "--config", "cfg", "--responses", path, "--out", out,
-                    "--details", details, "--plot", plot)
+                    "--details", details, "--plot", plot, "--allow-partial")
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     validate_report(report)
-    assert out.read_text() == report_json(score_rows(rows, responses))
+    target = Target(dataset=str(folder / "ds"), config="cfg", split="test")
+    assert out.read_text() == report_json(score_rows(rows, responses, target=target))
+    assert report["partial"] is True
     assert report["counts"]["missing_responses"] == 1 and report["counts"]["think_stripped"] == 1
     assert report["pif"] < 1.0
     lines = [json.loads(line) for line in details.read_text().splitlines()]
     assert len(lines) == len(responses)
     assert lines[0]["think_stripped"] and lines[0]["response"].startswith("<think>")
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "PIF:" in result.output and "PIF-1-1:" in result.output and "missing: 1 of" in result.output
+    assert "PIF:" in result.output and "PIF-1-1:" in result.output and "partial: 1 of" in result.output
+    assert "PIF-1-1: " in result.output and "(partial)" in result.output
 
 
 def test_quiet_prints_nothing(dataset, tmp_path):
     folder, _, _, path = dataset
     result = invoke("--dataset", folder / "ds", "--config", "cfg", "--responses", path, "--out",
-                    tmp_path / "r.json", "--quiet", "--mode", "loose")
+                    tmp_path / "r.json", "--quiet", "--mode", "loose", "--allow-partial")
     assert result.exit_code == 0 and result.output == ""
     assert json.loads((tmp_path / "r.json").read_text())["mode"] == "loose"
 
@@ -117,9 +120,9 @@ def test_missing_dataset_folder(dataset, tmp_path):
     assert result.exit_code == 2 and "dataset folder not found" in result.output
 
 
-def test_load_rows_reads_only_id_and_turns(dataset):
+def test_load_rows_reads_only_the_scoring_columns(dataset):
     folder = dataset[0]
     loaded = load_rows(folder / "ds", "other")
-    assert [set(row) for row in loaded] == [{"id", "turns"}] * 2
+    assert [set(row) for row in loaded] == [{"id", "config", "system_prompt", "images", "turns"}] * 2
     assert loaded[0]["turns"][0]["active_instructions"] == catalogue_rows(22, chats=2, turns=2)[0]["turns"][0][
         "active_instructions"]

@@ -30,6 +30,7 @@ The module uses only the standard library: the released ``scoring.py`` embeds it
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from decimal import Decimal, InvalidOperation
@@ -129,8 +130,12 @@ def _excluded_positions(text: str) -> set[int]:
     return positions
 
 
-def _numbers_in(text: str) -> list[tuple[int, Decimal]]:
-    """Every number the text states with its offset, in digits or in words (image names and list markers excluded)."""
+@functools.lru_cache(maxsize=64)
+def _numbers_in(text: str) -> tuple[tuple[int, Decimal], ...]:
+    """Every number the text states with its offset, in digits or in words (image names and list markers excluded).
+
+    Cached: the items of a list or sequence answer, and every number rule of one response, share one scan.
+    """
     found: list[tuple[int, Decimal]] = []
     excluded = _excluded_positions(text)
     for match in _NUMBER_RE.finditer(text):
@@ -151,7 +156,7 @@ def _numbers_in(text: str) -> list[tuple[int, Decimal]]:
             found.append((match.start(), Decimal(_TENS[match.group(2).lower()] + unit)))
         else:
             found.append((match.start(), Decimal(_SMALL[match.group(4).lower()])))
-    return found
+    return tuple(found)
 
 
 def _tolerance(reference: Decimal) -> Decimal:
@@ -168,6 +173,7 @@ def _number_first(reference: Decimal, text: str) -> int | None:
     return min(offsets) if offsets else None
 
 
+@functools.lru_cache(maxsize=1024)
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     """Whole-word pattern of a phrase: any whitespace between words, an optional gap where letters meet digits.
 

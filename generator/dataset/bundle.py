@@ -204,9 +204,10 @@ _HEADER = '''\
 Needs only ``datasets`` (``pip install datasets``)::
 
     python scoring.py --repo ORG/NAME --revision vX.Y.Z [--config C] [--split S] \\\\
-        --responses responses.jsonl --out report.json [--details details.jsonl] [--mode strict|loose]
+        --responses responses.jsonl --out report.json [--details details.jsonl] [--mode strict|loose] \\
+        [--samples N] [--allow-partial]
 
-``--repo`` also takes a local dataset folder. responses.jsonl holds one JSON object per line:
+``--repo`` also takes a local dataset folder (read with pyarrow, which ``datasets`` installs). responses.jsonl holds one JSON object per line:
 ``{{"id": conversation id, "turn": 1-based turn, "sample": 0-based sample (optional), "response": text}}``.
 The scoring rules are documented in the toolkit's docs/scoring.md. The modules below are embedded verbatim from
 mmmt-if {version}; edit the toolkit, not this file.
@@ -297,6 +298,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="where to write report.json")
     parser.add_argument("--details", default=None, help="also write one JSON line per scored response")
     parser.add_argument("--mode", choices=["strict", "loose"], default="strict")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="samples per turn (N of PIF-N-K); default: as the response lines declare it")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="score a responses file that lacks some turns or samples (figures marked partial)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     args = parser.parse_args(argv)
     install()
@@ -305,7 +310,8 @@ def main(argv=None) -> int:
 
     try:
         run_score(args.repo, responses_path=args.responses, out=args.out, config=args.config, split=args.split,
-                  revision=args.revision, details=args.details, mode=args.mode,
+                  revision=args.revision, details=args.details, mode=args.mode, samples=args.samples,
+                  allow_partial=args.allow_partial,
                   echo=None if args.quiet else print, progress=_progress(args.quiet),
                   schema=json.loads(REPORT_SCHEMA), require_schema_check=False)
     except UserError as exc:

@@ -1,7 +1,10 @@
 """Side-by-side comparison of score reports (``report.json`` files written by ``mmmtif score``).
 
 One column per report, one row per headline number, so that models run on the same dataset can be read across.
-Reports scored on different datasets are still shown, but flagged: their numbers are not comparable.
+The first rows say what each column is (model, dataset, config, split, history mode, scoring mode); headline
+figures carry their 95% intervals, and a note says which differences lie within overlapping intervals. Reports of
+different datasets or configs (their ``dataset_sha256`` differs: it covers the config and every conversation as
+prompted) are refused by :func:`check_comparable` unless the caller asks to compare across them.
 """
 
 from __future__ import annotations
@@ -48,6 +51,55 @@ def _ratio(value: Any) -> str:
     return "–" if value is None else f"{float(value):.3f}"
 
 
+def _with_interval(value: Any, interval: Any) -> str:
+    if value is None or not isinstance(interval, list) or len(interval) != 2:
+        return _ratio(value)
+    return f"{_ratio(value)} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def _inputs(report: dict[str, Any]) -> dict[str, Any]:
+    inputs = report.get("inputs")
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def _source(report: dict[str, Any]) -> str:
+    inputs = _inputs(report)
+    dataset = inputs.get("dataset")
+    if not dataset:
+        digest = inputs.get("dataset_sha256")
+        return f"sha256 {digest[:12]}" if isinstance(digest, str) else "–"
+    return f"{dataset}@{inputs['revision']}" if inputs.get("revision") else str(dataset)
+
+
+def check_comparable(reports: Sequence[tuple[str, dict[str, Any]]], *, across: bool = False) -> None:
+    """Refuse reports of different datasets or configs (unless ``across``): their numbers measure other things."""
+    digests = {_inputs(r).get("dataset_sha256") for _, r in reports}
+    if len(digests) > 1 and not across:
+        described = "; ".join(f"{label}: {_source(r)} config {_inputs(r).get('config') or '?'} split "
+                              f"{_inputs(r).get('split') or '?'}" for label, r in reports)
+        raise UserError(f"the reports were scored on different datasets or configs ({described}); "
+                        "use --across to compare them anyway")
+
+
+def _overlap_notes(reports: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """For each headline figure, the pairs of reports whose 95% intervals overlap (or that have none)."""
+    notes = []
+    for key, name in (("pif", "PIF"), ("answer_accuracy", "answer accuracy"), *(
+            (k, k) for k in _pif_n_k_keys(reports))):
+        overlapping = []
+        for i, (label_a, a) in enumerate(reports):
+            for label_b, b in reports[i + 1:]:
+                band_a = (a.get("intervals") or {}).get(key)
+                band_b = (b.get("intervals") or {}).get(key)
+                if isinstance(band_a, list) and isinstance(band_b, list) and \
+                        band_a[0] <= band_b[1] and band_b[0] <= band_a[1]:
+                    overlapping.append(f"{label_a} and {label_b}")
+        if overlapping:
+            notes.append(f"{name}: the 95% intervals of {', '.join(overlapping)} overlap; that difference may be "
+                         "noise.")
+    return notes
+
+
 def _pif_n_k_keys(reports: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
     keys = {key for _, report in reports for key in report if _PIF_N_K.match(key)}
     return sorted(keys, key=lambda k: tuple(int(x) for x in _PIF_N_K.match(k).groups()))  # type: ignore[union-attr]
@@ -79,17 +131,27 @@ def compare_rows(reports: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[st
     def count(*keys: str) -> Any:
         return lambda report: "–" if get(*keys)(report) is None else str(get(*keys)(report))
 
+    def band(key: str) -> Any:
+        return lambda r: _with_interval(r.get(key), (r.get("intervals") or {}).get(key))
+
     rows: list[tuple[str, list[str]]] = [
-        ("PIF (turns with instructions)", each(lambda r: _ratio(r.get("pif")))),
+        ("model", each(lambda r: str(_inputs(r).get("model") or "–"))),
+        ("dataset", each(_source)),
+        ("config", each(lambda r: str(_inputs(r).get("config") or "–"))),
+        ("split", each(lambda r: str(_inputs(r).get("split") or "–"))),
+        ("history", each(lambda r: str(_inputs(r).get("history") or "–"))),
+        ("PIF (turns with instructions)", each(band("pif"))),
     ]
-    rows += [(key, each(lambda r, key=key: _ratio(r.get(key)))) for key in _pif_n_k_keys(reports)]
+    rows += [(key, each(band(key))) for key in _pif_n_k_keys(reports)]
     rows += [
         ("PIF at the first turn", each(lambda r: _turn_pif(r, "first"))),
         ("PIF at the last turn", each(lambda r: _turn_pif(r, "last"))),
         ("PIF, release convention", each(lambda r: _ratio(get("release_convention", "pif")(r)))),
         ("instruction-level PIF", each(lambda r: _ratio(r.get("pif_instruction_level")))),
         ("responses with PIF 1", each(lambda r: _ratio(r.get("perfect_rate")))),
-        ("answer accuracy", each(lambda r: _ratio(get("answers", "accuracy")(r)))),
+        ("answer accuracy", each(lambda r: _with_interval(get("answers", "accuracy")(r),
+                                                          (r.get("intervals") or {}).get("answer_accuracy")))),
+        ("partial (responses missing)", each(lambda r: "yes" if r.get("partial") else "no")),
         ("answers checked", each(count("answers", "checked"))),
         ("samples per turn", each(count("samples_per_turn"))),
         ("conversations", each(count("counts", "conversations"))),
@@ -106,7 +168,7 @@ def _cell(text: str) -> str:
 
 
 def compare_markdown(reports: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    """The comparison as a markdown document: one table, plus a warning when datasets differ."""
+    """The comparison as a markdown document: one table, plus notes (datasets differ, intervals overlap)."""
     if not reports:
         raise UserError("give at least one report")
     header = "| metric | " + " | ".join(_cell(label) for label, _ in reports) + " |"
@@ -121,6 +183,9 @@ def compare_markdown(reports: Sequence[tuple[str, dict[str, Any]]]) -> str:
                      "their numbers are not directly comparable.")
     if len(modes) > 1:
         notes.append("These reports use different scoring modes (strict / loose).")
+    if any(r.get("partial") for _, r in reports):
+        notes.append("Some reports are partial (responses missing): their figures cover only what was answered.")
+    notes += _overlap_notes(reports)
     if notes:
         lines += ["", *[f"> {note}" for note in notes]]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,8 @@
 """Figures from score reports: PIF by turn (the paper's main figure) and PIF by number of active instructions.
 
-One line per report, so the same function serves ``mmmtif score --plot`` and side-by-side comparisons.
+One line per report, so the same function serves ``mmmtif score --plot`` and side-by-side comparisons. Each point
+is labelled with the number of responses behind it and shaded with its 95% interval (``ci95`` of the report,
+conversations as clusters), so a point that rests on a handful of responses shows as such.
 Matplotlib is imported lazily with the Agg backend (no display needed); metadata that would vary between runs
 is left out so that the same reports give the same file.
 """
@@ -17,9 +19,22 @@ from generator.common.errors import UserError
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
-def _series(report: dict, section: str, key: str) -> tuple[list[int], list[float]]:
-    points = [(row[key], row["pif"]) for row in report.get(section, []) if row.get("pif") is not None]
-    return [x for x, _ in points], [y for _, y in points]
+def _series(report: dict, section: str, key: str) -> list[dict]:
+    """The points of one curve: rows with a PIF, in x order."""
+    return [row for row in report.get(section, []) if row.get("pif") is not None]
+
+
+def _draw(axis: object, rows: list[dict], key: str, label: str) -> None:
+    """A line with its 95% band (where the report has one) and the number of responses behind each point."""
+    xs, ys = [row[key] for row in rows], [row["pif"] for row in rows]
+    (line,) = axis.plot(xs, ys, marker="o", markersize=3.5, linewidth=1.6, label=label)  # type: ignore[attr-defined]
+    banded = [row for row in rows if isinstance(row.get("ci95"), list)]
+    if banded:
+        axis.fill_between([row[key] for row in banded], [row["ci95"][0] for row in banded],  # type: ignore[attr-defined]
+                          [row["ci95"][1] for row in banded], color=line.get_color(), alpha=0.15, linewidth=0)
+    for x, y, row in zip(xs, ys, rows, strict=True):
+        axis.annotate(f"n={row.get('responses', '?')}", (x, y), textcoords="offset points",  # type: ignore[attr-defined]
+                      xytext=(0, -11), ha="center", fontsize=6, color=line.get_color())
 
 
 def check_plot_path(path: str | os.PathLike) -> str:
@@ -49,10 +64,10 @@ def plot_reports(reports: Sequence[tuple[str, dict]], path: str | os.PathLike) -
     fig = Figure(figsize=(11, 4.2), dpi=100, layout="constrained")
     by_turn, by_count = fig.subplots(1, 2)
     for label, report in reports:
-        xs, ys = _series(report, "by_turn", "turn")
-        by_turn.plot(xs, ys, marker="o", markersize=3.5, linewidth=1.6, label=label)
-        xs, ys = _series(report, "by_active_count", "active")
-        by_count.plot(xs, ys, marker="o", markersize=3.5, linewidth=1.6, label=label)
+        _draw(by_turn, _series(report, "by_turn", "turn"), "turn", label)
+        _draw(by_count, _series(report, "by_active_count", "active"), "active", label)
+    fig.suptitle("shaded: 95% interval (conversations as clusters); n: responses behind each point",
+                 fontsize="small")
     for axis, xlabel, title in ((by_turn, "turn", "PIF by turn"),
                                 (by_count, "active instructions", "PIF by number of active instructions")):
         axis.set_xlabel(xlabel)

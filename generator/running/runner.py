@@ -38,6 +38,7 @@ from generator.common import atomic
 from generator.common.errors import UserError
 from generator.common.rng import derive_seed
 from generator.running.client import ChatClient, ChatError, ChatResult
+from generator.scoring.fingerprint import conversation_fingerprint
 
 HISTORY_MODES = ("model", "reference", "source")
 #: History modes whose earlier assistant turns are fixed in advance (every turn can be asked at once).
@@ -45,8 +46,8 @@ FIXED_HISTORIES = ("reference", "source")
 #: Refusals tied to one request (too long, malformed for this model): recordable as an empty answer. Others (bad
 #: key, unknown model) would fail every request alike, so they always stop the run.
 RECORDABLE_STATUS = frozenset({400, 413, 422})
-RECORD_KEYS = ("id", "turn", "sample", "response", "model", "history", "conversation_sha256", "usage",
-               "finish_reason", "latency_s")
+RECORD_KEYS = ("id", "turn", "sample", "response", "model", "history", "samples", "fingerprint",
+               "conversation_sha256", "usage", "finish_reason", "latency_s")
 
 Key = tuple[str, int, int]
 
@@ -485,6 +486,13 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
     cache = _PreparedCache(rows, fixed,
                            capacity=2 * options.concurrency + 4)
 
+    fingerprints: dict[int, str] = {}  # per conversation: what `mmmtif score` checks each line against
+
+    def fingerprint_of(conv: _Conversation) -> str:
+        if conv.index not in fingerprints:
+            fingerprints[conv.index] = conversation_fingerprint(cache.get(conv.index)[0])
+        return fingerprints[conv.index]
+
     def messages_for(conv_pos: int, turn_pos: int) -> list[dict[str, Any]]:
         conv = conversations[conv_pos]
         row, uris, reference = cache.get(conv.index)
@@ -537,8 +545,8 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
                 else:
                     error_text = None
                 record = {"id": conv.id, "turn": number, "sample": sample, "response": result.text,
-                          "model": options.model, "history": options.history,
-                          "conversation_sha256": conv.digest, "usage": result.usage,
+                          "model": options.model, "history": options.history, "samples": options.samples,
+                          "fingerprint": fingerprint_of(conv), "conversation_sha256": conv.digest, "usage": result.usage,
                           "finish_reason": result.finish_reason, "latency_s": result.latency_s}
                 if error_text is not None:
                     record["error"] = error_text

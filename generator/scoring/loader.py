@@ -1,56 +1,219 @@
-"""Load the rows to score (``id`` and ``turns`` only) from a local dataset folder or a Hub repository.
+"""Stream the conversations to score from a local dataset folder (pyarrow) or a Hub repository (``datasets``).
 
-``datasets`` is imported here and only here, lazily; images are never read or decoded (the ``images`` column is
-not even selected). Streaming mode reads the parquet shards directly instead of copying them into a cache.
+Scoring reads a split conversation by conversation and keeps only aggregates, so rows are yielded one at a time
+and never collected. Only the columns scoring needs are read: ``id``, ``turns`` and, for the fingerprint of each
+conversation as it was prompted, ``config``, ``system_prompt`` and ``images`` (kept as stored bytes, hashed, never
+decoded). Local folders are read with pyarrow alone, a row group at a time; ``datasets`` is imported only to read
+a Hub repository. Both imports are lazy, so the standard-library core (and the released ``scoring.py``) does not
+pay for them until a dataset is opened.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator.common.errors import UserError
 
-COLUMNS = ["id", "turns"]
-BATCH_SIZE = 256  # rows converted to Python per call; one at a time is several times slower
+#: The columns scoring reads (``id`` and ``turns`` are required; the others feed the fingerprint).
+COLUMNS = ("id", "config", "system_prompt", "images", "turns")
+REQUIRED = ("id", "turns")
+BATCH_SIZE = 64  # rows converted to Python per call: one at a time is several times slower, more costs memory
 
 
-def _is_local(dataset: str) -> bool:
+@dataclass
+class RowSource:
+    """One config and split of a dataset, opened for streaming.
+
+    ``dataset`` is the folder or repo id as given (recorded in the report, never resolved to a machine path),
+    ``revision`` the Hub revision as given (None for a folder). ``rows()`` streams the rows; ``others()`` streams
+    the rows of every other (config, split) of the same dataset, to name the config a foreign response belongs to.
+    """
+
+    dataset: str
+    revision: str | None
+    config: str | None
+    split: str
+    rows: Callable[[], Iterator[dict[str, Any]]]
+    others: Callable[[], Iterator[tuple[str, str, Iterator[dict[str, Any]]]]] = field(
+        default=lambda: iter(()))
+
+
+def is_local(dataset: str) -> bool:
     return os.path.isdir(dataset)
 
 
-def load_rows(dataset: str | os.PathLike, config: str | None = None, split: str | None = None,
-              revision: str | None = None) -> list[dict]:
-    """Return the rows of one config and split as dicts with ``id`` and ``turns``.
-
-    ``split`` may be omitted when the config has a single split. A path that does not exist and does not look
-    like ``org/name`` is a user error; so is a missing config or split (the message lists the available ones).
-    """
+def open_rows(dataset: str | os.PathLike, config: str | None = None, split: str | None = None,
+              revision: str | None = None) -> RowSource:
+    """Open one config and split for streaming; a missing folder, config, split or column is a user error."""
     dataset = os.fspath(dataset)
-    local = _is_local(dataset)
-    if not local and (os.path.exists(dataset) or dataset.count("/") != 1 or dataset.startswith((".", "/"))):
+    if is_local(dataset):
+        return _open_local(dataset, config, split)
+    if os.path.exists(dataset) or dataset.count("/") != 1 or dataset.startswith((".", "/", "~")):
         raise UserError("dataset folder not found (give a dataset folder or a Hub repo id ORG/NAME)", where=dataset)
+    return _open_hub(dataset, config, split, revision)
+
+
+def load_rows(dataset: str | os.PathLike, config: str | None = None, split: str | None = None,
+              revision: str | None = None) -> list[dict[str, Any]]:
+    """All rows of one config and split in memory (for tools that need them at once, e.g. ``mmmtif oracle``)."""
+    return list(open_rows(dataset, config, split, revision).rows())
+
+
+# ------------------------------------------------------------------------------------------------ local folders
+
+_CONFIG_RE = re.compile(r"^- config_name:\s*(.+?)\s*$")
+_SPLIT_RE = re.compile(r"^\s+- split:\s*(.+?)\s*$")
+_PATH_RE = re.compile(r"^\s+path:\s*(.+?)\s*$")
+_DEFAULT_RE = re.compile(r"^\s+default:\s*true\s*$")
+
+
+def _unquote(value: str) -> str:
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
+
+
+def card_configs(folder: Path) -> tuple[dict[str, dict[str, list[str]]], str | None]:
+    """The ``configs:`` block of the folder's README: {config: {split: [path patterns]}} and the default config.
+
+    Reads the layout that ``push_to_hub`` and ``mmmtif-gen`` write (``config_name``, ``data_files`` as a list of
+    ``split``/``path`` entries, ``default: true``) without a YAML library. Without a README, every sub-folder
+    holding ``<split>-*.parquet`` files is a config.
+    """
+    readme = folder / "README.md"
+    configs: dict[str, dict[str, list[str]]] = {}
+    default = None
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        header = text.split("\n---", 1)[0] if text.startswith("---") else ""
+        in_configs, current, split = False, None, None
+        for line in header.splitlines():
+            if not line.startswith((" ", "-")):
+                in_configs = line.rstrip() == "configs:"
+                continue
+            if not in_configs:
+                continue
+            if match := _CONFIG_RE.match(line):
+                current, split = _unquote(match.group(1)), None
+                configs[current] = {}
+            elif current is not None and (match := _SPLIT_RE.match(line)):
+                split = _unquote(match.group(1))
+                configs[current].setdefault(split, [])
+            elif current is not None and split is not None and (match := _PATH_RE.match(line)):
+                configs[current][split].append(_unquote(match.group(1)))
+            elif current is not None and _DEFAULT_RE.match(line):
+                default = current
+    if not configs:
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            splits = sorted({f.name.split("-", 1)[0] for f in sub.glob("*-*.parquet")})
+            if splits:
+                configs[sub.name] = {s: [f"{sub.name}/{s}-*"] for s in splits}
+    if default is None and len(configs) == 1:
+        default = next(iter(configs))
+    return configs, default
+
+
+def _parquet_files(folder: Path, patterns: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for pattern in patterns:
+        pattern = pattern if pattern.endswith(".parquet") else f"{pattern}.parquet" if pattern.endswith("*") \
+            else pattern
+        files.extend(sorted(folder.glob(pattern)))
+    return files
+
+
+def _choose(where: str, configs: dict[str, dict[str, list[str]]], default: str | None, config: str | None,
+            split: str | None) -> tuple[str, str]:
+    if not configs:
+        raise UserError("no parquet data found (write a dataset with `mmmtif-gen`)", where=where)
+    if config is None:
+        if default is None:
+            raise UserError(f"the dataset has several configs and no default; choose one with --config "
+                            f"(available configs: {', '.join(configs)})", where=where)
+        config = default
+    if config not in configs:
+        raise UserError(f"no config {config!r} (available configs: {', '.join(configs)})", where=where)
+    splits = sorted(configs[config])
+    where = f"{where} (config {config})"
+    if split is None:
+        if len(splits) != 1:
+            raise UserError(f"the dataset has several splits; choose one with --split ({', '.join(splits)})",
+                            where=where)
+        split = splits[0]
+    if split not in configs[config]:
+        raise UserError(f"no split {split!r} (available: {', '.join(splits)})", where=where)
+    return config, split
+
+
+def _iter_parquet(files: list[Path], where: str) -> Iterator[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    for path in files:
+        try:
+            handle = pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises its own error types for damaged files
+            raise UserError(f"cannot read parquet file: {type(exc).__name__}: {exc}", where=str(path)) from None
+        names = set(handle.schema_arrow.names)
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            raise UserError(f"the dataset lacks the column(s) {', '.join(missing)}", where=where)
+        columns = [c for c in COLUMNS if c in names]
+        with handle:
+            for batch in handle.iter_batches(batch_size=BATCH_SIZE, columns=columns):
+                data = batch.to_pydict()
+                for values in zip(*(data[c] for c in columns), strict=True):
+                    yield dict(zip(columns, values, strict=True))
+
+
+def _open_local(dataset: str, config: str | None, split: str | None) -> RowSource:
+    folder = Path(dataset)
+    configs, default = card_configs(folder)
+    config, split = _choose(dataset, configs, default, config, split)
+    files = _parquet_files(folder, configs[config][split])
+    if not files:
+        raise UserError(f"no parquet files for config {config!r} split {split!r}", where=dataset)
+
+    def others() -> Iterator[tuple[str, str, Iterator[dict[str, Any]]]]:
+        for name, splits in configs.items():
+            for other_split, patterns in splits.items():
+                if (name, other_split) != (config, split):
+                    yield name, other_split, _iter_parquet(_parquet_files(folder, patterns), dataset)
+
+    return RowSource(dataset=dataset, revision=None, config=config, split=split,
+                     rows=lambda: _iter_parquet(files, dataset), others=others)
+
+
+# -------------------------------------------------------------------------------------------------- Hub repos
+
+
+def _open_hub(dataset: str, config: str | None, split: str | None, revision: str | None) -> RowSource:
     import datasets
 
     where = dataset if config is None else f"{dataset} (config {config})"
-    # The README's dataset_info is authoritative; asking the Hub's dataset viewer for exported infos would only add
-    # a network round trip (and a lookup of a host that a private endpoint does not have).
-    saved_export = datasets.config.USE_PARQUET_EXPORT
-    datasets.config.USE_PARQUET_EXPORT = False
-    try:
-        loaded = datasets.load_dataset(str(Path(dataset).resolve()) if local else dataset, name=config,
-                                       revision=None if local else revision, streaming=True, columns=COLUMNS)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        configs = _config_names(dataset)
-        hint = f" (available configs: {', '.join(configs)})" if configs else ""
-        raise UserError(f"cannot load the dataset: {exc}{hint}", where=where) from None
-    except Exception as exc:
-        if isinstance(exc, OSError) or type(exc).__module__.startswith(
-                ("datasets", "huggingface_hub", "requests", "httpx", "fsspec")):
-            raise UserError(f"cannot load the dataset: {type(exc).__name__}: {exc}", where=where) from None
-        raise
-    finally:
-        datasets.config.USE_PARQUET_EXPORT = saved_export
+
+    def load(name: str | None) -> Any:
+        # The README's dataset_info is authoritative; asking the Hub's dataset viewer for exported infos would only
+        # add a network round trip (and a lookup of a host that a private endpoint does not have).
+        saved_export = datasets.config.USE_PARQUET_EXPORT
+        datasets.config.USE_PARQUET_EXPORT = False
+        try:
+            return datasets.load_dataset(dataset, name=name, revision=revision, streaming=True)
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            configs = _config_names(dataset, revision)
+            hint = f" (available configs: {', '.join(configs)})" if configs else ""
+            raise UserError(f"cannot load the dataset: {exc}{hint}", where=where) from None
+        except Exception as exc:
+            if isinstance(exc, OSError) or type(exc).__module__.startswith(
+                    ("datasets", "huggingface_hub", "requests", "httpx", "fsspec")):
+                raise UserError(f"cannot load the dataset: {type(exc).__name__}: {exc}", where=where) from None
+            raise
+        finally:
+            datasets.config.USE_PARQUET_EXPORT = saved_export
+
+    loaded = load(config)
     splits = sorted(loaded)
     if split is None:
         if len(splits) != 1:
@@ -59,19 +222,35 @@ def load_rows(dataset: str | os.PathLike, config: str | None = None, split: str 
         split = splits[0]
     if split not in loaded:
         raise UserError(f"no split {split!r} (available: {', '.join(splits)})", where=where)
-    missing = [c for c in COLUMNS if c not in (loaded[split].features or {})]
+    names = list((loaded[split].features or {}).keys())
+    missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise UserError(f"the dataset lacks the column(s) {', '.join(missing)}", where=where)
-    rows: list[dict] = []
-    for batch in loaded[split].iter(batch_size=BATCH_SIZE):
-        rows.extend({"id": rid, "turns": turns} for rid, turns in zip(batch["id"], batch["turns"], strict=True))
-    return rows
+
+    def stream(part: Any) -> Iterator[dict[str, Any]]:
+        columns = [c for c in COLUMNS if c in (part.features or {})]
+        part = part.select_columns(columns)
+        if "images" in columns:
+            part = part.cast_column("images", datasets.List(datasets.Image(decode=False)))
+        for batch in part.iter(batch_size=BATCH_SIZE):
+            for values in zip(*(batch[c] for c in columns), strict=True):
+                yield dict(zip(columns, values, strict=True))
+
+    def others() -> Iterator[tuple[str, str, Iterator[dict[str, Any]]]]:
+        for name in _config_names(dataset, revision):
+            other = loaded if name == config else load(name)
+            for other_split in sorted(other):
+                if (name, other_split) != (config, split):
+                    yield name, other_split, stream(other[other_split])
+
+    return RowSource(dataset=dataset, revision=revision, config=config, split=split,
+                     rows=lambda: stream(loaded[split]), others=others)
 
 
-def _config_names(dataset: str) -> list[str]:
+def _config_names(dataset: str, revision: str | None = None) -> list[str]:
     try:
         import datasets
 
-        return sorted(datasets.get_dataset_config_names(dataset))
+        return sorted(datasets.get_dataset_config_names(dataset, revision=revision))
     except Exception:
         return []

@@ -64,41 +64,70 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _interval(value: list[float] | None) -> str:
+    return "" if value is None else f" [{value[0]:.3f}, {value[1]:.3f}]"
+
+
 def format_summary(report: dict) -> str:
-    """A readable summary: corpus PIF, PIF-N-K, answer accuracy, coverage and the PIF-by-turn table."""
+    """A readable summary: what was scored, the headline figures with their intervals, coverage, PIF by turn.
+
+    The first figure is the paper's PIF; each line says what its figure is. With a partial responses file every
+    headline figure is marked "(partial)".
+    """
     counts = report["counts"]
     n = report["samples_per_turn"]
+    inputs = report.get("inputs") or {}
+    intervals = report.get("intervals") or {}
+    mark = " (partial)" if report.get("partial") else ""
+    source = inputs.get("dataset") or "-"
+    if inputs.get("revision"):
+        source += f"@{inputs['revision']}"
     lines = [
+        f"dataset: {source}   config: {inputs.get('config') or '-'}   split: {inputs.get('split') or '-'}   "
+        f"model: {inputs.get('model') or '-'}   history: {inputs.get('history') or '-'}",
         f"mode: {report['mode']}   responses: {counts['responses']}   samples per turn: {n}",
-        f"PIF: {_fmt(report['pif'])}   (instruction level {_fmt(report['pif_instruction_level'])}, "
-        f"release convention {_fmt(report['release_convention']['pif'])})",
+        f"PIF: {_fmt(report['pif'])}{_interval(intervals.get('pif'))}{mark}   the paper's PIF: mean share of the "
+        "active instructions a response follows (turns with instructions)",
     ]
     if n:
-        lines.append("   ".join(f"PIF-{n}-{k}: {_fmt(report[f'PIF-{n}-{k}'])}" for k in range(1, n + 1)))
+        lines.append("   ".join(f"PIF-{n}-{k}: {_fmt(report[f'PIF-{n}-{k}'])}"
+                                 f"{_interval(intervals.get(f'PIF-{n}-{k}'))}{mark}" for k in range(1, n + 1)))
+        lines.append(f"   PIF-{n}-K: share of turns where at least K of the {n} samples follow every instruction")
+    lines.append(f"instruction-level PIF {_fmt(report['pif_instruction_level'])}{mark} (followed checks / all checks)"
+                 f"; release convention {_fmt(report['release_convention']['pif'])}{mark} (turns without "
+                 "instructions count as 1, as the official release scores them)")
     answers = report["answers"]
     if answers["checked"]:
-        lines.append(f"answer accuracy: {_fmt(answers['accuracy'])} ({answers['correct']}/{answers['checked']})")
+        lines.append(f"answer accuracy: {_fmt(answers['accuracy'])}{_interval(intervals.get('answer_accuracy'))}"
+                     f"{mark} ({answers['correct']}/{answers['checked']})")
+    if intervals.get("resamples"):
+        lines.append(f"[95% intervals: bootstrap over {intervals['conversations']} conversations, "
+                     f"{intervals['resamples']} resamples, seed {intervals['seed']}]")
     distractors = report["distractors"]
     if distractors["checks"]:
-        lines.append(f"distractor adoption: {_fmt(distractors['rate'])} "
+        lines.append(f"distractor adoption: {_fmt(distractors['rate'])}{mark} "
                      f"({distractors['adopted']}/{distractors['checks']})")
     no_instruction = report["no_instruction"]
     if no_instruction["responses"]:
         lines.append(f"turns without instructions: {no_instruction['responses']} responses (not in PIF)")
     if counts["missing_responses"]:
-        lines.append(f"missing: {counts['missing_responses']} of {counts['expected_responses']} responses "
+        lines.append(f"partial: {counts['missing_responses']} of {counts['expected_responses']} responses missing "
                      f"(turns without any: {counts['missing_turns']}, incomplete turns: {counts['incomplete_turns']})")
     grounding = report.get("by_grounding") or {}
     image = grounding.get("image_grounded") or {}
     if image.get("responses"):
         text = grounding["text_only"]
-        lines.append(f"image-grounded PIF: {_fmt(image['pif'])} ({image['followed']}/{image['checks']} checks)   "
-                     f"text-only PIF: {_fmt(text['pif'])} ({text['followed']}/{text['checks']} checks)")
+        lines.append(f"image-grounded PIF: {_fmt(image['pif'])}{_interval(image.get('ci95'))} "
+                     f"({image['followed']}/{image['checks']} checks)   "
+                     f"text-only PIF: {_fmt(text['pif'])}{_interval(text.get('ci95'))} "
+                     f"({text['followed']}/{text['checks']} checks)")
     if report["by_group"]:
         lines.append("by group: " + ", ".join(f"{row['group']} {_fmt(row['rate'], 2)}" for row in report["by_group"]))
     lines.append("")
-    lines.append(f"{'turn':>4}  {'responses':>9}  {'active':>6}  {'PIF':>5}  {'PIF=1':>5}")
+    lines.append(f"{'turn':>4}  {'responses':>9}  {'active':>6}  {'PIF':>5}  {'95% CI':>13}  {'PIF=1':>5}")
     for row in report["by_turn"]:
+        band = row.get("ci95")
+        shown = "-" if band is None else f"{band[0]:.3f}-{band[1]:.3f}"
         lines.append(f"{row['turn']:>4}  {row['responses']:>9}  {_fmt(row['mean_active'], 1):>6}  "
-                     f"{_fmt(row['pif']):>5}  {_fmt(row['perfect_rate'], 2):>5}")
+                     f"{_fmt(row['pif']):>5}  {shown:>13}  {_fmt(row['perfect_rate'], 2):>5}")
     return "\n".join(lines)

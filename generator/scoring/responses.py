@@ -1,18 +1,29 @@
 """Read and validate responses: ``{"id": str, "turn": int >= 1, "sample": int >= 0 (optional), "response": str}``.
 
 Responses are joined to turns by (id, turn, sample), never by prompt text. Every fault (bad JSON, a missing or
-mistyped field, a duplicate key) is a :class:`UserError` naming the file, the line and the field: nothing is
-skipped silently. Extra fields (model name, token usage) are allowed and ignored.
+mistyped field, a duplicate key, a sample index outside 0..N-1) is a :class:`UserError` naming the file, the line
+and the field: nothing is skipped silently. Optional fields that scoring reads: ``fingerprint`` (the conversation
+as it was prompted, see :mod:`generator.scoring.fingerprint`), ``samples`` (N, declared by the run), ``model``
+and ``history``; other extra fields (token usage, latency) are ignored.
+
+A responses file is indexed, not loaded: :func:`index_responses_file` keeps per response only its key, its byte
+offset and line, and :meth:`ResponseStore.take` reads a conversation's responses back when that conversation is
+scored, so memory does not grow with the length of the responses.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from generator.common.errors import UserError, ValidationError
+from generator.scoring.fingerprint import FINGERPRINT_FIELD
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,10 @@ class Response:
     sample: int
     response: str
     where: str
+    fingerprint: str | None = None
+    samples: int | None = None  # N as declared by the run that wrote the line
+    model: str | None = None
+    history: str | None = None
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -32,6 +47,15 @@ class Response:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional_str(record: Mapping, field: str, where: str) -> str | None:
+    value = record.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{field!r} must be a string, got {type(value).__name__}", where=f"{where}: field {field}")
+    return value
 
 
 def parse_response(record: object, where: str) -> Response:
@@ -52,28 +76,16 @@ def parse_response(record: object, where: str) -> Response:
     if not isinstance(text, str):
         raise ValidationError(f"'response' must be a string, got {type(text).__name__}",
                               where=f"{where}: field response")
-    return Response(id=rid, turn=turn, sample=sample, response=text, where=where)
-
-
-def iter_responses_file(path: str | Path) -> Iterator[Response]:
-    """Yield the responses of a JSON Lines file (blank lines are allowed; anything else must parse)."""
-    path = Path(path)
-    try:
-        handle = path.open("r", encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("responses file not found", where=str(path)) from None
-    except OSError as exc:
-        raise UserError(f"cannot read responses file: {exc.strerror}", where=str(path)) from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:line {number}"
-            try:
-                record = json.loads(line, object_pairs_hook=_unique_keys)
-            except ValueError as exc:
-                raise ValidationError(f"malformed JSON ({exc})", where=where) from None
-            yield parse_response(record, where)
+    fingerprint = _optional_str(record, FINGERPRINT_FIELD, where)
+    if fingerprint is not None and not _HEX64.fullmatch(fingerprint):
+        raise ValidationError("'fingerprint' must be 64 lowercase hex digits (SHA-256)",
+                              where=f"{where}: field {FINGERPRINT_FIELD}")
+    samples = record.get("samples")
+    if samples is not None and (not _is_int(samples) or samples < 1):
+        raise ValidationError(f"'samples' must be an integer >= 1, got {samples!r}", where=f"{where}: field samples")
+    return Response(id=rid, turn=turn, sample=sample, response=text, where=where, fingerprint=fingerprint,
+                    samples=samples, model=_optional_str(record, "model", where),
+                    history=_optional_str(record, "history", where))
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -86,25 +98,180 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return record
 
 
-def collect_responses(responses: Iterable[Response | Mapping], *, source: str = "responses") -> list[Response]:
-    """Validate responses given in memory (records or :class:`Response`) and refuse duplicate keys."""
-    collected: list[Response] = []
-    seen: dict[tuple[str, int, int], str] = {}
-    for index, item in enumerate(responses):
-        response = item if isinstance(item, Response) else parse_response(item, f"{source}[{index}]")
-        previous = seen.get(response.key)
+def _decode(line: bytes | str, where: str) -> Response:
+    try:
+        record = json.loads(line, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
+        raise ValidationError(f"malformed JSON ({exc})", where=where) from None
+    return parse_response(record, where)
+
+
+class ResponseStore:
+    """Responses by conversation, checked for duplicates and for the sample bound as they are added.
+
+    ``samples`` is N when the caller declares it (``--samples``); otherwise N is the largest ``samples`` field
+    of the lines (a resumed run may have raised it), and each line's sample must lie below its own declaration. A
+    sample index outside 0..N-1 is refused on the line that holds it, as soon as it is read. Entries are either the :class:`Response` itself (in memory) or the byte offset of its line in
+    ``path`` (read back by :meth:`take`).
+    """
+
+    def __init__(self, source: str, *, samples: int | None = None, path: Path | None = None) -> None:
+        self.source = source
+        self.path = path
+        self.declared = samples
+        self.declared_by = "--samples" if samples is not None else None
+        self.by_id: dict[str, dict[tuple[int, int], Response | tuple[int, int]]] = {}
+        self.count = 0
+        self.max_sample = -1
+        self.max_sample_where = ""
+        self.fingerprinted = 0
+        self.models: set[str] = set()
+        self.histories: set[str] = set()
+        self._handle: BinaryIO | None = None
+
+    def where(self, entry: Response | tuple[int, int]) -> str:
+        return entry.where if isinstance(entry, Response) else f"{self.source}:line {entry[1]}"
+
+    def add(self, response: Response, entry: Response | tuple[int, int]) -> None:
+        if response.samples is not None and self.declared_by != "--samples":
+            if response.sample >= response.samples:
+                raise ValidationError(f"sample {response.sample} is outside 0..{response.samples - 1} (the line "
+                                      f"declares {response.samples} samples per turn)",
+                                      where=f"{response.where}: field sample")
+            if self.declared is None or response.samples > self.declared:
+                self.declared, self.declared_by = response.samples, response.where
+        if self.declared_by == "--samples" and self.declared is not None and response.sample >= self.declared:
+            raise ValidationError(f"sample {response.sample} is outside 0..{self.declared - 1} "
+                                  f"(--samples {self.declared})", where=f"{response.where}: field sample")
+        turns = self.by_id.setdefault(response.id, {})
+        key = (response.turn, response.sample)
+        previous = turns.get(key)
         if previous is not None:
             raise ValidationError(
                 f"duplicate response for id {response.id!r} turn {response.turn} sample {response.sample} "
-                f"(first at {previous})", where=response.where)
-        seen[response.key] = response.where
-        collected.append(response)
-    return collected
+                f"(first at {self.where(previous)})", where=response.where)
+        turns[key] = entry
+        self.count += 1
+        if response.sample > self.max_sample:
+            self.max_sample, self.max_sample_where = response.sample, response.where
+        if response.fingerprint is not None:
+            self.fingerprinted += 1
+        if response.model is not None:
+            self.models.add(response.model)
+        if response.history is not None:
+            self.histories.add(response.history)
+
+    def samples_per_turn(self) -> int:
+        """N: as declared, else the highest sample index + 1, refused when no complete file could hold it."""
+        if self.declared is not None:
+            if self.max_sample >= self.declared:  # a line without a declaration, beyond what others declare
+                raise ValidationError(f"sample {self.max_sample} is outside 0..{self.declared - 1} ({self.declared} "
+                                      f"samples per turn, declared at {self.declared_by})",
+                                      where=f"{self.max_sample_where}: field sample")
+            return self.declared
+        inferred = self.max_sample + 1
+        if inferred > max(self.count, 1):
+            raise ValidationError(f"sample {self.max_sample} cannot be a sample index of a file of {self.count} "
+                                  "responses; declare the samples per turn with --samples",
+                                  where=f"{self.max_sample_where}: field sample")
+        return inferred
+
+    def take(self, conversation_id: str) -> list[Response]:
+        """Remove and return the responses of one conversation, in (turn, sample) order."""
+        entries = self.by_id.pop(conversation_id, None)
+        if not entries:
+            return []
+        if self.path is None:
+            return [entries[key] for key in sorted(entries)]  # type: ignore[misc]
+        if self._handle is None:
+            self._handle = self.path.open("rb")
+        handle = self._handle
+        read: dict[tuple[int, int], Response] = {}
+        loads = json.loads
+        located = sorted((entry, key) for key, entry in entries.items() if isinstance(entry, tuple))
+        for (offset, line), key in located:
+            handle.seek(offset)
+            # Validated when indexed: only the fields scoring uses are read back.
+            record = loads(handle.readline())
+            read[key] = Response(conversation_id, key[0], key[1], record["response"], f"{self.source}:line {line}",
+                                 record.get(FINGERPRINT_FIELD))
+        return [read[key] for key in sorted(read)]
+
+    def leftover(self) -> Response | None:
+        """The first response (in input order) whose conversation was never taken, or None."""
+        first: tuple[str, tuple[int, int], tuple[int, int]] | None = None
+        for conversation_id, entries in self.by_id.items():
+            for key, entry in entries.items():
+                if isinstance(entry, Response):
+                    return entry  # in memory: conversations keep the order they were added in
+                if first is None or entry[1] < first[2][1]:
+                    first = (conversation_id, key, entry)
+        if first is None:
+            return None
+        conversation_id, (turn, sample), (_, line) = first
+        return Response(id=conversation_id, turn=turn, sample=sample, response="",
+                        where=f"{self.source}:line {line}")
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def index_responses_file(path: str | Path, *, samples: int | None = None) -> ResponseStore:
+    """Validate every line of a JSON Lines file and index it; refuse an empty file (blank lines are allowed)."""
+    path = Path(path)
+    store = ResponseStore(str(path), samples=samples, path=path)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise UserError("responses file not found", where=str(path)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read responses file: {exc.strerror}", where=str(path)) from None
+    offset = 0
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            start, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            where = f"{path}:line {number}"
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValidationError(f"not UTF-8 ({exc.reason})", where=where) from None
+            store.add(_decode(line, where), (start, number))
+    if not store.count:
+        raise UserError("the responses file holds no responses", where=str(path))
+    return store
+
+
+def collect_responses(responses: Iterable[Response | Mapping], *, source: str = "responses",
+                      samples: int | None = None) -> ResponseStore:
+    """Validate responses given in memory (records or :class:`Response`) into a store."""
+    store = ResponseStore(source, samples=samples)
+    for index, item in enumerate(responses):
+        response = item if isinstance(item, Response) else parse_response(item, f"{source}[{index}]")
+        store.add(response, response)
+    return store
+
+
+def iter_responses_file(path: str | Path) -> Iterator[Response]:
+    """Yield the responses of a JSON Lines file, in file order (validated line by line, not checked as a set)."""
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise UserError("responses file not found", where=str(path)) from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield _decode(line, f"{path}:line {number}")
 
 
 def read_responses(path: str | Path) -> list[Response]:
-    """Read and validate a responses.jsonl file; refuse an empty file and duplicate (id, turn, sample) keys."""
-    responses = collect_responses(iter_responses_file(path))
-    if not responses:
-        raise UserError("the responses file holds no responses", where=str(path))
-    return responses
+    """Every response of a file, validated as a set (duplicates refused); for tools that need them all at once."""
+    store = index_responses_file(path)
+    try:
+        return [response for conversation_id in list(store.by_id) for response in store.take(conversation_id)]
+    finally:
+        store.close()

@@ -97,45 +97,74 @@ def _resolve(catalogue: Any, instruction_id: object, where: str) -> Any:
 
 
 class _Builder:
-    """Builds the catalogue's instruction objects once per distinct (id, parameters): chats repeat them per turn."""
+    """Builds the catalogue's instruction objects once per distinct (id, parameters as stored).
+
+    An instruction given at turn 3 of a 20-turn chat is listed again, with the same parameter text, in the active
+    set of every later turn: keyed by that text, its parameters are parsed and validated once, not 18 times.
+    Reference answers are validated once per distinct (answer, type) for the same reason.
+    """
 
     def __init__(self, catalogue: Any) -> None:
         self.catalogue = catalogue
-        self.cache: dict[tuple[str, str], Any] = {}
+        self.cache: dict[tuple[str, object], tuple[dict, Any]] = {}
+        self.answers: set[tuple[str, str]] = set()
+        #: (id, parameter text) of an active instruction already validated -> (group, parameters, instruction)
+        self.instances: dict[tuple[str, str | None], tuple[str, dict, Any, bool]] = {}
 
-    def __call__(self, instruction_id: str, kwargs: dict, where: str) -> Any:
-        key = (instruction_id, json.dumps(kwargs, sort_keys=True, separators=(",", ":")))
+    def __call__(self, instruction_id: str, raw: object, where: str) -> tuple[dict, Any]:
+        key = (instruction_id, raw if isinstance(raw, str) or raw is None else
+               json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str))
         built = self.cache.get(key)
         if built is None:
+            kwargs = _kwargs(raw, f"{where}.kwargs")
             try:
-                built = self.catalogue.Instruction(instruction_id, kwargs)
+                instruction = self.catalogue.Instruction(instruction_id, kwargs)
             except (ValueError, TypeError) as exc:
                 raise ValidationError(f"invalid parameters: {exc}", where=f"{where}.kwargs") from None
-            self.cache[key] = built
+            built = self.cache[key] = (kwargs, instruction)
         return built
 
+    def check_reference(self, reference: str, answer_type: str, where: str) -> None:
+        if (reference, answer_type) in self.answers:
+            return
+        if answer_type not in CHECKABLE_TYPES:
+            raise ValidationError(f"unknown answer type {answer_type!r} for a reference answer",
+                                  where=f"{where}: field answer_type")
+        try:
+            check_answer(reference, answer_type, "")
+        except ValueError as exc:
+            raise ValidationError(str(exc), where=f"{where}: field reference_answer") from None
+        self.answers.add((reference, answer_type))
 
-def prepare_turns(rows: Iterable[Mapping], catalogue: Any, *, source: str = "dataset") -> list[TurnSpec]:
-    """Validate the rows and return one :class:`TurnSpec` per turn, in dataset order."""
-    specs: list[TurnSpec] = []
-    seen_ids: dict[str, int] = {}
-    build = _Builder(catalogue)
-    for row_index, row in enumerate(rows):
+
+class TurnPreparer:
+    """Validates rows one at a time (conversation ids must not repeat) and returns their turn specs."""
+
+    def __init__(self, catalogue: Any, *, source: str = "dataset") -> None:
+        self.catalogue = catalogue
+        self.source = source
+        self.build = _Builder(catalogue)
+        self.seen_ids: dict[str, int] = {}
+
+    def row(self, row_index: int, row: Mapping) -> list[TurnSpec]:
+        """The specs of one row, in the row's turn order; any fault names the row, the turn and the field."""
+        source, catalogue, build = self.source, self.catalogue, self.build
         row_where = f"{source}: row {row_index}"
         if not isinstance(row, Mapping):
             raise ValidationError("a row must be a mapping", where=row_where)
         rid = row.get("id")
         if not isinstance(rid, str) or not rid:
             raise ValidationError(f"'id' must be a non-empty string, got {rid!r}", where=f"{row_where}: field id")
-        if rid in seen_ids:
-            raise ValidationError(f"duplicate conversation id {rid!r} (also row {seen_ids[rid]})",
+        if rid in self.seen_ids:
+            raise ValidationError(f"duplicate conversation id {rid!r} (also row {self.seen_ids[rid]})",
                                   where=f"{row_where}: field id")
-        seen_ids[rid] = row_index
+        self.seen_ids[rid] = row_index
         row_where = f"{source}: row {row_index} (id {rid!r})"
         turns = row.get("turns")
         if not isinstance(turns, list | tuple):
             raise ValidationError("'turns' must be a list", where=f"{row_where}: field turns")
         seen_turns: set[int] = set()
+        specs: list[TurnSpec] = []
         for turn_index, turn in enumerate(turns):
             if not isinstance(turn, Mapping):
                 raise ValidationError("a turn must be a mapping", where=f"{row_where}: turns[{turn_index}]")
@@ -147,7 +176,13 @@ def prepare_turns(rows: Iterable[Mapping], catalogue: Any, *, source: str = "dat
                 raise ValidationError(f"duplicate turn number {number}", where=f"{row_where}: turns[{turn_index}].turn")
             seen_turns.add(number)
             specs.append(_prepare_turn(row_index, rid, number, turn, catalogue, build, f"{row_where} turn {number}"))
-    return specs
+        return specs
+
+
+def prepare_turns(rows: Iterable[Mapping], catalogue: Any, *, source: str = "dataset") -> list[TurnSpec]:
+    """Validate the rows and return one :class:`TurnSpec` per turn, in dataset order."""
+    preparer = TurnPreparer(catalogue, source=source)
+    return [spec for row_index, row in enumerate(rows) for spec in preparer.row(row_index, row)]
 
 
 def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogue: Any, build: _Builder,
@@ -157,7 +192,18 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
         raise ValidationError("'active_instructions' must be a list", where=f"{where}: field active_instructions")
     used: set[str] = set()
     active: list[ActiveInstruction] = []
+    instances = build.instances
     for j, item in enumerate(raw_active):
+        if isinstance(item, Mapping):
+            # An instruction listed again at a later turn (same id and parameter text) was validated and built
+            # when first seen: only its turn bound is checked again.
+            iid, given_at, raw = item.get("id"), item.get("given_at"), item.get("kwargs")
+            hit = instances.get((iid, raw)) if isinstance(iid, str) and isinstance(raw, str | None) else None
+            if hit is not None and type(given_at) is int and 1 <= given_at <= number:
+                group, kwargs, instruction, grounded = hit
+                active.append(ActiveInstruction(key=_unique_key(iid, used), id=iid, group=group, given_at=given_at,
+                                                kwargs=kwargs, instruction=instruction, grounded=grounded))
+                continue
         field = f"{where}: field active_instructions[{j}]"
         if not isinstance(item, Mapping):
             raise ValidationError("an active instruction must be a mapping", where=field)
@@ -166,11 +212,13 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
         if not _is_int(given_at) or not 1 <= given_at <= number:
             raise ValidationError(f"'given_at' must be an integer between 1 and the turn ({number}), got {given_at!r}",
                                   where=f"{field}.given_at")
-        kwargs = _kwargs(item.get("kwargs"), f"{field}.kwargs")
+        kwargs, instruction = build(item["id"], item.get("kwargs"), field)
+        grounded = bool(getattr(itype, "image_grounded", False))
+        if isinstance(item.get("kwargs"), str | None):
+            instances[(item["id"], item.get("kwargs"))] = (str(itype.group), kwargs, instruction, grounded)
         active.append(ActiveInstruction(key=_unique_key(item["id"], used), id=item["id"], group=str(itype.group),
-                                        given_at=given_at, kwargs=kwargs,
-                                        instruction=build(item["id"], kwargs, field),
-                                        grounded=bool(getattr(itype, "image_grounded", False))))
+                                        given_at=given_at, kwargs=kwargs, instruction=instruction,
+                                        grounded=grounded))
     raw_distractors = turn.get("distractors") or []
     if not isinstance(raw_distractors, list | tuple):
         raise ValidationError("'distractors' must be a list", where=f"{where}: field distractors")
@@ -181,20 +229,14 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
         if not isinstance(item, Mapping):
             raise ValidationError("a distractor must be a mapping", where=field)
         _resolve(catalogue, item.get("id"), f"{field}.id")
-        kwargs = _kwargs(item.get("kwargs"), f"{field}.kwargs")
+        kwargs, instruction = build(item["id"], item.get("kwargs"), field)
         distractors.append(Distractor(key=_unique_key(item["id"], used), id=item["id"], kwargs=kwargs,
-                                      instruction=build(item["id"], kwargs, field)))
+                                      instruction=instruction))
     reference = turn.get("reference_answer") or ""
     answer_type = turn.get("answer_type") or ("open" if not reference else "")
     if not isinstance(reference, str) or not isinstance(answer_type, str):
         raise ValidationError("'reference_answer' and 'answer_type' must be strings", where=f"{where}: field answer_type")
     if is_checkable(reference, answer_type):
-        if answer_type not in CHECKABLE_TYPES:
-            raise ValidationError(f"unknown answer type {answer_type!r} for a reference answer",
-                                  where=f"{where}: field answer_type")
-        try:
-            check_answer(reference, answer_type, "")
-        except ValueError as exc:
-            raise ValidationError(str(exc), where=f"{where}: field reference_answer") from None
+        build.check_reference(reference, answer_type, where)
     return TurnSpec(row_index=row_index, id=rid, turn=number, active=tuple(active), distractors=tuple(distractors),
                     reference_answer=reference, answer_type=answer_type)

@@ -18,9 +18,16 @@ from generator.common.errors import UserError
               help="Also write the markdown table here (e.g. compare.md).")
 @click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
               help="Draw PIF by turn and by number of active instructions, one line per report (e.g. compare.png).")
-def command(reports: tuple[str, ...], labels: str | None, out_path: str | None, plot_path: str | None) -> None:
-    """Compare report.json files written by `mmmtif score` (one column per report)."""
-    from generator.reports.compare import compare_markdown, default_labels, load_report
+@click.option("--across", is_flag=True,
+              help="Compare reports of different datasets or configs (refused otherwise: their figures measure "
+                   "different things).")
+def command(reports: tuple[str, ...], labels: str | None, out_path: str | None, plot_path: str | None,
+            across: bool) -> None:
+    """Compare report.json files written by `mmmtif score` (one column per report).
+
+    The first rows name what each column is: model, dataset, config, split and history mode.
+    """
+    from generator.reports.compare import check_comparable, compare_markdown, default_labels, load_report
 
     if labels is None:
         names = default_labels(reports)
@@ -30,6 +37,7 @@ def command(reports: tuple[str, ...], labels: str | None, out_path: str | None, 
             raise UserError(f"give one non-empty label per report ({len(reports)}), got {len(names)}",
                             where="--labels")
     loaded = [(name, load_report(path)) for name, path in zip(names, reports, strict=True)]
+    check_comparable(loaded, across=across)
     text = compare_markdown(loaded)
     click.echo(text, nl=False)
     if out_path:

@@ -24,9 +24,16 @@ from generator.cli import COMMANDS
 @click.option("--mode", type=click.Choice(["strict", "loose"]), default="strict", show_default=True,
               help="strict checks the text as given; loose also accepts it after removing a preamble line, "
                    "a closing line or markdown emphasis.")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Samples per turn (N of PIF-N-K); default: as `mmmtif run` declared it on the response lines, "
+                   "else the highest sample index + 1.")
+@click.option("--allow-partial", is_flag=True,
+              help="Score a responses file that lacks some turns or samples; every headline figure is then "
+                   "marked partial.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def command(dataset: str, config: str | None, split: str | None, revision: str | None, responses_path: Path,
-            out: Path, details: Path | None, plot: Path | None, mode: str, quiet: bool) -> None:
+            out: Path, details: Path | None, plot: Path | None, mode: str, samples: int | None,
+            allow_partial: bool, quiet: bool) -> None:
     """Score RESPONSES against DATASET: PIF, PIF-N-K, breakdowns and answer accuracy."""
     from generator.common.progress import iterate
     from generator.scoring import run_score
@@ -42,7 +49,8 @@ def command(dataset: str, config: str | None, split: str | None, revision: str |
         return iterate(items, total=total, desc="scoring", unit="resp", quiet=quiet)
 
     report = run_score(dataset, responses_path=responses_path, out=out, config=config, split=split,
-                       revision=revision, details=details, mode=mode, progress=progress,
+                       revision=revision, details=details, mode=mode, progress=progress, samples=samples,
+                       allow_partial=allow_partial,
                        echo=None if quiet else click.echo)
     if plot is not None:
         from generator.reports.plots import plot_reports

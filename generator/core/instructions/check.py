@@ -21,16 +21,16 @@ def check(instruction: Instruction, text: str, mode: str = "strict") -> Verdict:
         return kind.check_text(instruction.kwargs, text)
     if mode != "loose":
         raise ValueError(f"unknown check mode {mode!r} (choose strict or loose)")
-    # The variants come from a per-text cache, so compare by value: an equal text from an earlier call is a
-    # different object, and must still count as the response itself.
-    first: Verdict | None = None
+    # Relaxed readings are built only when the text as given fails. The variants come from a per-text cache, so
+    # compare by value: an equal text from an earlier call is a different object, and must still count as the
+    # response itself.
+    first = kind.check_text(instruction.kwargs, text)
+    if first.ok:
+        return first
     for variant in textmod.loose_variants(text):
-        original = variant == text
-        if not original and not variant.strip():
+        if variant == text or not variant.strip():
             continue
         verdict = kind.check_text(instruction.kwargs, variant)
         if verdict.ok:
-            return verdict if original else Verdict(True, verdict.reason + " (loose)")
-        if first is None:
-            first = verdict
-    return first if first is not None else kind.check_text(instruction.kwargs, text)
+            return Verdict(True, verdict.reason + " (loose)")
+    return first

@@ -43,6 +43,7 @@ from generator.running.integrations.harness import (
     text_only_row,
 )
 from generator.running.runner import image_data_uri
+from generator.scoring.fingerprint import conversation_fingerprint
 
 _ROLES = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
 
@@ -85,8 +86,10 @@ def multi_turn(rows_key: str, history: str = "model"):
             state.messages = to_inspect_messages(conversation_messages(row, index, earlier, uris))
             state = await generate(state)
             answers.append(state.output.completion)
+        fingerprint = conversation_fingerprint(row)  # lets `mmmtif score` refuse an export of another config
         state.metadata["responses"] = [
-            {"id": str(row["id"]), "turn": int(turn["turn"]), "sample": 0, "response": text}
+            {"id": str(row["id"]), "turn": int(turn["turn"]), "sample": 0, "response": text,
+             "fingerprint": fingerprint}
             for turn, text in zip(row["turns"], answers, strict=True)]
         return state
 
