@@ -67,13 +67,14 @@ def make_summary(dataset_dir: str | os.PathLike, *, default_config: str, config_
                  stats: Mapping[str, Any], example: Mapping[str, Any] | None,
                  generation_args: Mapping[str, Any] | None = None,
                  embedded: Mapping[str, Mapping[str, int]] | None = None,
-                 departures: list[str] | None = None) -> dict[str, Any]:
+                 departures: list[str] | None = None, sizes: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Everything the card needs, as JSON-ready data.
 
     ``config_info`` is ``{config: {"splits": {split: {"num_examples", "num_bytes", "files"}}}}`` with ``files``
     relative to ``dataset_dir`` (used for the download size). ``embedded`` is
     ``{config: {"images", "conversations_without_images"}}`` as counted while writing (read from the shards when
     absent); ``departures`` are the declared departures from the row contract (``generator.dataset.schema.DEPARTURES``).
+    ``sizes`` gives file sizes that are known already (shards written to object storage are not stat-ed).
     """
     from generator import __version__
     from generator.dataset.features import features_yaml
@@ -85,7 +86,8 @@ def make_summary(dataset_dir: str | os.PathLike, *, default_config: str, config_
         for split, sinfo in info["splits"].items():
             splits[split] = {"num_examples": int(sinfo["num_examples"]), "num_bytes": int(sinfo["num_bytes"]),
                              "files": list(sinfo["files"]),
-                             "download_size": sum((root / f).stat().st_size for f in sinfo["files"])}
+                             "download_size": sum(sizes[f] if sizes and f in sizes else (root / f).stat().st_size
+                                                  for f in sinfo["files"])}
         configs[name] = {"splits": splits}
     counted = {}
     for name, info in configs.items():
