@@ -37,7 +37,6 @@ from generator.dataset.layout import (
     SPLIT_PATTERN,
     is_valid_config_name,
     shard_name,
-    split_totals,
 )
 
 ROW_GROUP_SIZE = 100  # rows; what datasets uses for image datasets, keeps a buffer to a few MB
@@ -156,52 +155,86 @@ class _HashingFile:
         self.closed = True
 
 
-def write_shard(handle: Any, rows: Iterable[Mapping[str, Any]], *, config: str, split: str, index: int, file: str,
-                row_group_size: int = ROW_GROUP_SIZE, validate: bool = False, departures: Iterable[str] = (),
-                keep_example: bool = False, first_row: int = 0) -> ShardResult:
-    """Stream ``rows`` (one shard's, in order) as one parquet file into the binary ``handle``.
+class ShardWriter:
+    """Writes one shard's rows, given one at a time, as one parquet file into a binary ``handle``.
 
-    Row groups hold ``row_group_size`` rows from the start of the shard, which is exactly how the streaming
-    split writer cuts them, so a shard written alone has the bytes it would have inside a whole-split run.
+    Row groups hold ``row_group_size`` rows from the start of the shard, which is how a whole-split stream is cut
+    too, so a shard written alone has the bytes it has inside a whole-split run. Several writers may be open at
+    once (one per config sharing the same conversations); each buffers one row group at most.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from generator.dataset.features import arrow_schema
-    from generator.dataset.schema import validate_row
-    from generator.dataset.stats import StatsAccumulator
+    def __init__(self, handle: Any, *, config: str, split: str, index: int, file: str,
+                 row_group_size: int = ROW_GROUP_SIZE, validate: bool = False, departures: Iterable[str] = (),
+                 keep_example: bool = False, first_row: int = 0) -> None:
+        import pyarrow.parquet as pq
 
-    schema = arrow_schema()
-    sink = _HashingFile(handle)
-    writer = pq.ParquetWriter(sink, schema, **PARQUET_OPTIONS)
-    acc = StatsAccumulator()
-    images = without = count = 0
-    example = None
-    buffer: list[dict[str, Any]] = []
+        from generator.dataset.features import arrow_schema
+        from generator.dataset.stats import StatsAccumulator
+
+        self.schema = arrow_schema()
+        self.sink = _HashingFile(handle)
+        self.writer = pq.ParquetWriter(self.sink, self.schema, **PARQUET_OPTIONS)
+        self.result = ShardResult(config=config, split=split, index=index, file=file, rows=0, num_bytes=0, size=0,
+                                  sha256="", stats=StatsAccumulator(), images=0, without_images=0)
+        self.row_group_size, self.validate, self.departures = row_group_size, validate, list(departures)
+        self.keep_example, self.first_row = keep_example, first_row
+        self.buffer: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        result = self.result
+        if self.validate:
+            from generator.dataset.schema import validate_row
+
+            validate_row(row, f"{result.config}/{result.split} row {self.first_row + self.count}",
+                         config=result.config, allow=self.departures)
+        if self.keep_example and result.example is None:
+            result.example = _example_row(row)
+        result.stats.add(row, result.split)
+        result.images += len(row["images"])
+        result.without_images += not row["images"]
+        self.buffer.append(encode_row(row))
+        self.count += 1
+        if len(self.buffer) >= self.row_group_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.buffer:
+            table = pa.Table.from_pylist(self.buffer, schema=self.schema)
+            self.writer.write_table(table, row_group_size=self.row_group_size)
+            self.buffer = []
+
+    def close(self) -> ShardResult:
+        """Finish the file and return its result (size, hash and footer counts filled in)."""
+        try:
+            self._flush()
+        finally:
+            self.writer.close()
+        meta = self.writer.writer.metadata
+        result = self.result
+        result.rows = meta.num_rows
+        result.num_bytes = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        result.size, result.sha256 = self.sink.size, self.sink.digest.hexdigest()
+        return result
+
+    def abort(self) -> None:
+        """Release the parquet writer after a failure (what was written is discarded by the caller)."""
+        if self.writer.is_open:
+            self.writer.close()
+
+
+def write_shard(handle: Any, rows: Iterable[Mapping[str, Any]], **options: Any) -> ShardResult:
+    """Stream ``rows`` (one shard's, in order) into ``handle``; ``options`` as for :class:`ShardWriter`."""
+    writer = ShardWriter(handle, **options)
     try:
         for row in rows:
-            if validate:
-                validate_row(row, f"{config}/{split} row {first_row + count}", config=config,
-                             allow=list(departures))
-            if keep_example and example is None:
-                example = _example_row(row)
-            acc.add(row, split)
-            images += len(row["images"])
-            without += not row["images"]
-            buffer.append(encode_row(row))
-            count += 1
-            if len(buffer) >= row_group_size:
-                writer.write_table(pa.Table.from_pylist(buffer, schema=schema), row_group_size=row_group_size)
-                buffer = []
-        if buffer:
-            writer.write_table(pa.Table.from_pylist(buffer, schema=schema), row_group_size=row_group_size)
-    finally:
-        writer.close()
-    meta = writer.writer.metadata
-    num_bytes = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    return ShardResult(config=config, split=split, index=index, file=file, rows=meta.num_rows, num_bytes=num_bytes,
-                       size=sink.size, sha256=sink.digest.hexdigest(), stats=acc, images=images,
-                       without_images=without, example=example)
+            writer.add(row)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
 def shard_count(rows: int, max_rows_per_shard: int = DEFAULT_MAX_ROWS_PER_SHARD) -> int:
@@ -437,7 +470,7 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
                            for split in splits} for config, splits in order.items()}
         has_script = (tmp / "scoring.py").is_file()
         files = sorted([*manifest["files"], "manifest.json"])
-        _swap_into_place(tmp, target)
+        swap_into_place(tmp, target)
     except BaseException:
         bar.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -491,7 +524,7 @@ def _write_scoring_script(folder: Path) -> bool:
     return True
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
+def swap_into_place(tmp: Path, out: Path) -> None:
     """Move the finished folder to ``out``: one rename, the old folder set aside first and removed last."""
     old = None
     if out.exists():

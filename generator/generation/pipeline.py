@@ -8,11 +8,14 @@ conversations are asked for (the writer streams rows to parquet as they arrive).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import shutil
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
@@ -22,6 +25,7 @@ DEFAULT_SOURCE = "mix"
 DEFAULT_SPLITS: dict[str, int] = {"test": 100}
 DEFAULT_OUT = "mmmt-if"
 BATCH_SIZE = 8  # conversations per task sent to a worker
+DEFAULT_ROWS_PER_SHARD = 2000  # rows of one parquet file (the writer's default); fixes the units of work
 IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: enough to keep workers busy, small enough for flat memory
 
 
@@ -35,11 +39,12 @@ class RunOptions:
     column_map: Mapping[str, str] | None = None
     difficulty: int = 1
 
-    def generation_args(self, configs: Sequence[GenConfig]) -> dict[str, Any]:
-        """What the manifest records: enough to regenerate the folder byte for byte (never the process count)."""
+    def generation_args(self, configs: Sequence[GenConfig], *, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> dict[str, Any]:
+        """What the manifest records: enough to regenerate the folder byte for byte (never the process count,
+        the engine or the number of workers; the shard size only when it is not the default)."""
         from generator import __version__
 
-        return {
+        args = {
             "generator_version": __version__,
             "seed": self.seed,
             "splits": dict(self.splits),
@@ -48,6 +53,9 @@ class RunOptions:
             "difficulty": self.difficulty,
             "variants": [cfg.to_dict() for cfg in configs],
         }
+        if rows_per_shard != DEFAULT_ROWS_PER_SHARD:
+            args["rows_per_shard"] = rows_per_shard
+        return args
 
 
 # ------------------------------------------------------------------------------------------- worker side
@@ -71,67 +79,164 @@ def _source(run: RunOptions) -> Any:
 
 def build_row(cfg: GenConfig, run: RunOptions, split: str, index: int, *, validate: bool = True) -> dict[str, Any]:
     """Plan, render and validate conversation ``index`` of ``split`` under ``cfg``."""
-    return _build(cfg, run, split, index, validate=validate)[0]
+    return build_conversation((cfg,), run, split, index, validate=validate)[0][0]
 
 
-def _build(cfg: GenConfig, run: RunOptions, split: str, index: int, *, validate: bool = True
-           ) -> tuple[dict[str, Any], int]:
-    from generator.generation.plan import plan_conversation
-    from generator.generation.render import render_row
+def build_conversation(configs: Sequence[GenConfig], run: RunOptions, split: str, index: int, *,
+                       validate: bool = True) -> list[tuple[dict[str, Any], int]]:
+    """Conversation ``index`` of ``split`` under each config (all with one material key): ``(row, rejected)``.
 
-    plan = plan_conversation(cfg, seed=run.seed, split=split, index=index, source=_source(run))
-    row = render_row(cfg, plan, source_name=run.source)
-    if validate:
-        from generator.dataset.schema import validate_row
+    The shared work is done once: images and questions are drawn, and the images rendered and encoded, once for
+    all configs; the instruction timeline once per schedule key. Each row is the same as if built alone.
+    """
+    from generator.generation.plan import (
+        draw_schedule,
+        plan_conversation,
+        plan_material,
+        schedule_key,
+    )
+    from generator.generation.render import render_images, render_row
 
-        validate_row(row, f"{cfg.name}/{split} row {index}", config=cfg.name)
-    return row, plan.conflicts_avoided
+    source = _source(run)
+    material = plan_material(configs[0], seed=run.seed, split=split, index=index, source=source)
+    schedules: dict[Any, Any] = {}
+    images = None
+    out = []
+    for cfg in configs:
+        key = schedule_key(cfg)
+        if key not in schedules:
+            schedules[key] = draw_schedule(cfg, run.seed, split, index)
+        plan = plan_conversation(cfg, seed=run.seed, split=split, index=index, source=source, material=material,
+                                 schedule=schedules[key])
+        if images is None:
+            images = render_images(plan)
+        row = render_row(cfg, plan, source_name=run.source, images=images)
+        if validate:
+            from generator.dataset.schema import validate_row
+
+            validate_row(row, f"{cfg.name}/{split} row {index}", config=cfg.name)
+        out.append((row, plan.conflicts_avoided))
+    return out
 
 
-def _build_batch(task: tuple[GenConfig, RunOptions, str, int, int]) -> list[tuple[dict[str, Any], int]]:
-    cfg, run, split, start, stop = task
-    return [_build(cfg, run, split, index) for index in range(start, stop)]
+def _build_batch(task: tuple[tuple[GenConfig, ...], RunOptions, str, int, int]
+                 ) -> list[list[tuple[dict[str, Any], int]]]:
+    configs, run, split, start, stop = task
+    return [build_conversation(configs, run, split, index) for index in range(start, stop)]
+
+
+# ------------------------------------------------------------------------------------------- shards
+@dataclass(frozen=True)
+class ShardTask:
+    """One unit of work: shard ``index`` (of ``count``) of ``split``, for configs sharing their conversations.
+
+    Rows ``start``..``stop`` of the split go into shard ``index`` of every config of the group; the shard files are
+    a pure function of (config, run options, split, index), whatever process or machine builds them.
+    """
+
+    configs: tuple[GenConfig, ...]
+    split: str
+    index: int
+    count: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return (self.stop - self.start) * len(self.configs)
+
+
+def shard_tasks(configs: Sequence[GenConfig], run: RunOptions, *,
+                rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> list[ShardTask]:
+    """Every shard of the run, configs grouped by the material they share (in the order configs were given)."""
+    from generator.dataset.writer import shard_count
+    from generator.generation.plan import material_key
+
+    groups: dict[Any, list[GenConfig]] = {}
+    for cfg in configs:
+        groups.setdefault(material_key(cfg), []).append(cfg)
+    tasks = []
+    for group in groups.values():
+        for split, total in run.splits.items():
+            count = shard_count(total, rows_per_shard)
+            for index in range(count):
+                start = index * rows_per_shard
+                tasks.append(ShardTask(tuple(group), split, index, count, start, min(total, start + rows_per_shard)))
+    return tasks
+
+
+def shard_file(config: str, split: str, index: int, count: int) -> str:
+    from generator.dataset.layout import shard_name
+
+    return f"{config}/{shard_name(split, index, count)}"
+
+
+def build_shard(task: ShardTask, run: RunOptions, sink: Any, *, default_config: str,
+                conversations: Iterable[list[tuple[dict[str, Any], int]]] | None = None,
+                on_row: Any = None) -> list[Any]:
+    """Write the shard files of ``task`` through ``sink`` (a ``SinkSpec``) and return their ``ShardResult``\\ s.
+
+    ``conversations`` yields, per conversation of the shard, what :func:`build_conversation` returns (a process
+    pool may build them); by default they are built here. Nothing else about the run is needed, which is what
+    lets a Ray task (or any other scheduler) build a shard on another machine.
+    """
+    from generator.dataset.storage import open_shard
+    from generator.dataset.writer import ShardWriter
+
+    if conversations is None:
+        conversations = (build_conversation(task.configs, run, task.split, index)
+                         for index in range(task.start, task.stop))
+    with contextlib.ExitStack() as stack:
+        writers = []
+        for cfg in task.configs:
+            file = shard_file(cfg.name, task.split, task.index, task.count)
+            handle = stack.enter_context(open_shard(sink, file))
+            writers.append(ShardWriter(handle, config=cfg.name, split=task.split, index=task.index, file=file,
+                                       keep_example=cfg.name == default_config and task.index == 0))
+        try:
+            rejected = [0] * len(writers)
+            for built in conversations:
+                for position, (row, conflicts) in enumerate(built):
+                    writers[position].add(row)
+                    rejected[position] += conflicts
+                if on_row is not None:
+                    on_row(built)
+            results = [writer.close() for writer in writers]
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+    for result, count in zip(results, rejected, strict=True):
+        result.extra = {"conflicts_avoided": count}
+    return results
 
 
 # ------------------------------------------------------------------------------------------- driver side
 class _Workers:
     """A process pool fed in order with a bounded number of batches in flight (or none for one process)."""
 
-    def __init__(self, num_proc: int, bar: Any = None) -> None:
+    def __init__(self, num_proc: int) -> None:
         self.num_proc = num_proc
-        self.bar = bar
-        self.images = 0
-        # Per config, counts only the planner sees (see ``generate``).
-        self.extra_stats: dict[str, dict[str, int]] = {}
         self.pool: Any = None
         if num_proc > 1:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self.pool = multiprocessing.get_context(method).Pool(num_proc)
 
-    def rows(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Iterator[dict[str, Any]]:
-        stats = self.extra_stats.setdefault(cfg.name, {"conflicts_avoided": 0})
-        for batch in self._batches(cfg, run, split, count):
-            for row, rejected in batch:
-                stats["conflicts_avoided"] += rejected
-                self.images += len(row["images"])
-                if self.bar is not None:
-                    self.bar.update(1)
-                    self.bar.set_postfix(images=self.images, refresh=False)
-                yield row
-
-    def _batches(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Iterator[list[Any]]:
-        tasks = ((cfg, run, split, start, min(start + BATCH_SIZE, count)) for start in range(0, count, BATCH_SIZE))
+    def conversations(self, task: ShardTask, run: RunOptions) -> Iterator[list[tuple[dict[str, Any], int]]]:
+        batches = ((task.configs, run, task.split, start, min(start + BATCH_SIZE, task.stop))
+                   for start in range(task.start, task.stop, BATCH_SIZE))
         if self.pool is None:
-            yield from map(_build_batch, tasks)
+            for batch in map(_build_batch, batches):
+                yield from batch
             return
         pending: deque[Any] = deque()
         limit = self.num_proc * IN_FLIGHT_PER_WORKER
-        for task in tasks:
-            pending.append(self.pool.apply_async(_build_batch, (task,)))
+        for batch in batches:
+            pending.append(self.pool.apply_async(_build_batch, (batch,)))
             if len(pending) >= limit:
-                yield pending.popleft().get()
+                yield from pending.popleft().get()
         while pending:
-            yield pending.popleft().get()
+            yield from pending.popleft().get()
 
     def close(self, *, terminate: bool = False) -> None:
         if self.pool is not None:
@@ -154,53 +259,128 @@ def check_configs(configs: Sequence[GenConfig]) -> None:
         seen.add(cfg.name)
 
 
-def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunOptions, *, num_proc: int = 1,
-             overwrite: bool = False, quiet: bool = False) -> Any:
-    """Generate every config x split into ``out_dir`` and return the writer's result.
+ENGINES = ("local", "ray")
 
-    The output folder is checked before any work starts, so a refused folder costs nothing.
+
+def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunOptions, *, num_proc: int = 1,
+             overwrite: bool = False, quiet: bool = False, engine: str = "local", ray_address: str | None = None,
+             rows_per_shard: int = DEFAULT_ROWS_PER_SHARD, storage_options: Mapping[str, Any] | None = None,
+             before_shard: Any = None) -> Any:
+    """Generate every config x split into ``out_dir`` (a folder or an fsspec URL) and return the write result.
+
+    The work is cut into shards fixed by ``rows_per_shard`` alone (see :func:`shard_tasks`); ``engine="local"``
+    builds them in this process (rows spread over ``num_proc`` processes), ``engine="ray"`` runs one Ray task per
+    shard on the cluster at ``ray_address`` (a local one with ``num_proc`` CPUs when None). The bytes are the
+    same either way. The output is checked before any work starts, so a refused output costs nothing.
+    ``before_shard`` is called in the worker with each task before it runs (fault-injection in tests).
     """
-    from generator.dataset.writer import prepare_target, write_dataset
+    from generator.common.progress import progress
+    from generator.dataset.storage import RemoteOutput, SinkSpec, is_url
+    from generator.dataset.writer import (
+        WriteResult,
+        assemble_folder,
+        prepare_target,
+        remove_stale_temporaries,
+        swap_into_place,
+    )
     from generator.generation.variants import preset_description
 
     check_configs(configs)
     if num_proc < 1:
         raise UserError(f"--num-proc must be at least 1, got {num_proc}", where="--num-proc")
-    prepare_target(out_dir, overwrite=overwrite)
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", where="--engine")
+    if rows_per_shard < 1:
+        raise UserError(f"rows per shard must be at least 1, got {rows_per_shard}", where="--rows-per-shard")
+    remote = is_url(out_dir)
+    if remote:
+        output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
+    else:
+        target = prepare_target(out_dir, overwrite=overwrite).resolve()
     _source(run)  # fail early (one line) on a bad source spec, before workers start
     # Instruction catalogue sets are resolved once here so that a missing set fails before any work.
     from generator.generation.plan import candidate_pool
 
     for cfg in configs:
         candidate_pool(cfg.catalogue)
-    from generator.common.progress import progress
-
-    total = len(configs) * sum(run.splits.values())
+    tasks = shard_tasks(configs, run, rows_per_shard=rows_per_shard)
+    default = configs[0].name
+    if remote:
+        meta_dir, sink = output.meta_dir, output.sink
+    else:
+        meta_dir = target.parent / f".{target.name}.tmp-{os.getpid()}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(target)
+            if meta_dir.exists():
+                shutil.rmtree(meta_dir)
+            meta_dir.mkdir()
+        except OSError as exc:
+            raise UserError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+        sink = SinkSpec("local", str(meta_dir))
+    total = sum(task.rows for task in tasks)
     bar = progress(total=total, desc="generating", unit="conv", quiet=quiet)
-    workers = _Workers(num_proc, bar)
     try:
-        streams = {cfg.name: {split: workers.rows(cfg, run, split, count) for split, count in run.splits.items()}
-                   for cfg in configs}
-        # The writer reads each config's extra statistics after consuming that config's rows, so this dict is
-        # filled in while it streams; it is created non-empty so that the writer keeps this very object.
-        for cfg in configs:
-            workers.extra_stats[cfg.name] = {"conflicts_avoided": 0}
+        if engine == "ray":
+            from generator.generation.distributed import run_ray
+
+            results = run_ray(tasks, run, sink, default_config=default, address=ray_address, num_cpus=num_proc,
+                              bar=bar, before_shard=before_shard)
+        else:
+            results = _run_local(tasks, run, sink, default_config=default, num_proc=num_proc, bar=bar,
+                                 before_shard=before_shard)
+        bar.close()
         card_context = {
-            "extra_stats": workers.extra_stats,
             "pretty_name": "MMMT-IF",
-            "generation_args": run.generation_args(configs),
+            "generation_args": run.generation_args(configs, rows_per_shard=rows_per_shard),
             "extra": variants_markdown(configs),
             "describe": preset_description,
         }
-        result = write_dataset(out_dir, streams, card_context=card_context, overwrite=overwrite,
-                               default_config=configs[0].name, quiet=True, validate=False)
+        order = {cfg.name: list(run.splits) for cfg in configs}
+        manifest, stats = assemble_folder(meta_dir, results, order=order, default_config=default,
+                                          card_context=card_context, shards_in_meta_dir=not remote)
+        if remote:
+            output.commit(manifest)
+        else:
+            swap_into_place(meta_dir, target)
+    except BaseException:
+        bar.close()
+        if remote:
+            output.cleanup()
+        else:
+            shutil.rmtree(meta_dir, ignore_errors=True)
+        raise
+    counts = {name: {split: sum(r.rows for r in results if (r.config, r.split) == (name, split)) for split in splits}
+              for name, splits in order.items()}
+    files = sorted([*manifest["files"], "manifest.json"])
+    return WriteResult(path=out_dir if remote else Path(out_dir), default_config=default, counts=counts,
+                       files=files, stats=stats, scoring_script="scoring.py" in manifest["files"])
+
+
+def _run_local(tasks: Sequence[ShardTask], run: RunOptions, sink: Any, *, default_config: str, num_proc: int,
+               bar: Any, before_shard: Any = None) -> list[Any]:
+    """Build the shards one after the other in this process; rows are spread over ``num_proc`` processes."""
+    workers = _Workers(num_proc)
+    results: list[Any] = []
+    images = 0
+
+    def on_row(built: list[tuple[dict[str, Any], int]]) -> None:
+        nonlocal images
+        images += sum(len(row["images"]) for row, _ in built)
+        bar.update(len(built))
+        bar.set_postfix(images=images, refresh=False)
+
+    try:
+        for task in tasks:
+            if before_shard is not None:
+                before_shard(task)
+            results.extend(build_shard(task, run, sink, default_config=default_config,
+                                       conversations=workers.conversations(task, run), on_row=on_row))
     except BaseException:
         workers.close(terminate=True)
         raise
-    finally:
-        bar.close()
     workers.close()
-    return result
+    return results
 
 
 def variants_markdown(configs: Sequence[GenConfig]) -> str:
@@ -235,4 +415,5 @@ def _knob_text(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["DEFAULT_OUT", "DEFAULT_SOURCE", "DEFAULT_SPLITS", "RunOptions", "build_row", "generate"]
+__all__ = ["DEFAULT_OUT", "DEFAULT_SOURCE", "DEFAULT_SPLITS", "RunOptions", "ShardTask", "build_conversation", "build_row",
+           "build_shard", "generate", "shard_tasks"]
