@@ -79,7 +79,8 @@ def _skeleton(name: str, shape: tuple[tuple[str, Any], ...], plain: tuple[tuple[
 
     ``shape`` gives, per verbatim variable, whether it is non-empty (a string) or the non-emptiness of each
     item (a list). The skeleton is refused (the caller renders through Jinja) unless every marker appears exactly
-    once, i.e. unless the template really inserts each value once and unchanged.
+    once and the skeleton reproduces Jinja's output for probe values, i.e. unless the template really inserts each
+    value once and unchanged.
     """
     context: dict[str, Any] = dict(plain)
     slots: list[tuple[str, int]] = []
@@ -97,6 +98,18 @@ def _skeleton(name: str, shape: tuple[tuple[str, Any], ...], plain: tuple[tuple[
     parts = _SLOT.split(text)
     pieces, order = tuple(parts[0::2]), tuple(int(n) for n in parts[1::2])
     if sorted(order) != list(range(len(slots))):
+        return None
+    # A marker survives filters such as ``upper``; a probe with letters, spaces and punctuation does not, so
+    # the skeleton is kept only if it reproduces Jinja's own output for probe values.
+    probes = [f" Probe {n}: Zq x. " for n in range(len(slots))]
+    probe_context: dict[str, Any] = dict(plain)
+    for var, info in shape:
+        if isinstance(info, tuple):
+            probe_context[var] = [probes[slots.index((var, i))] if full else "" for i, full in enumerate(info)]
+        else:
+            probe_context[var] = probes[slots.index((var, -1))] if info else ""
+    joined = pieces[0] + "".join(probes[n] + piece for n, piece in zip(order, pieces[1:], strict=True))
+    if joined != get_template(name).render(**probe_context):
         return None
     return pieces, tuple(slots[n] for n in order)
 
