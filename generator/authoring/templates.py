@@ -121,8 +121,8 @@ def render_fast(name: str, verbatim: dict[str, str | list[str]], **plain: Any) -
     lists of strings); ``plain`` (hashable values such as a distractor frame) select the template's branches and
     are part of the cache key. The output is the same string Jinja gives; tests compare both on many inputs.
     """
-    shape = tuple((var, tuple(bool(v) for v in value) if isinstance(value, list) else bool(value))
-                  for var, value in verbatim.items())
+    shape = tuple([(var, tuple(map(bool, value)) if value.__class__ is list else bool(value))
+                   for var, value in verbatim.items()])
     skeleton = _skeleton(name, shape, tuple(sorted(plain.items())))
     if skeleton is None:
         return render_template(name, **verbatim, **plain)

@@ -70,8 +70,14 @@ def _catalogue_style(style: str) -> str:
     return {"paraphrased": "paraphrase"}.get(style, style)
 
 
-def _instruction_fields(planned: PlannedInstruction) -> dict[str, str]:
-    return {"id": planned.id, "kwargs": planned.kwargs, "wording": instruction_wording(planned)}
+@lru_cache(maxsize=8192)
+def _fields(planned: PlannedInstruction) -> tuple[tuple[str, str], ...]:
+    return (("id", planned.id), ("kwargs", planned.kwargs), ("wording", instruction_wording(planned)))
+
+
+def _instruction_fields(planned: PlannedInstruction) -> dict[str, Any]:
+    """The ``{"id", "kwargs", "wording"}`` entry of an instruction (a fresh dict from a per-process cache)."""
+    return dict(_fields(planned))
 
 
 def render_prompt(cfg: GenConfig, plan: ConversationPlan, turn: TurnPlan) -> str:
