@@ -122,3 +122,19 @@ def test_rows_per_shard_changes_files_not_rows(tmp_path) -> None:
     one = pq.read_table(tmp_path / "one" / "mmmt-if" / "test-00000-of-00001.parquet")
     assert pq.ParquetDataset(shards).read().to_pylist() == one.to_pylist()
     assert result.counts == {"mmmt-if": {"test": 7}}
+
+
+def test_ray_engine_without_ray_fails_in_one_line(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from generator.cli import cli
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    result = CliRunner().invoke(cli, ["gen", "--turns", "2", "--conversations", "2", "--engine", "ray", "--quiet",
+                                      "--out", str(tmp_path / "ds")])
+    assert result.exit_code != 0
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1 and "pip install 'mmmt-if[ray]'" in message, message
+    assert "Traceback" not in message and not (tmp_path / "ds").exists()

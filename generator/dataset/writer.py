@@ -56,7 +56,7 @@ _TMP_PID = re.compile(r"^\d+$")
 class WriteResult:
     """What :func:`write_dataset` produced."""
 
-    path: Path
+    path: Path | str  # a URL for object storage
     default_config: str
     counts: dict[str, dict[str, int]]
     files: list[str]
@@ -498,7 +498,8 @@ def _write_split(root: Path, config: str, split: str, rows: Iterable[Mapping[str
         first = next(iterator, end)
         if first is end and written:
             break
-        chunk: Iterable[Mapping[str, Any]] = () if first is end else chain([first], islice(iterator, max_rows - 1))
+        chunk: Iterable[Mapping[str, Any]] = (
+            () if first is end else chain([first], islice(iterator, max_rows - 1)))  # type: ignore[list-item]
         part = root / config / f".{split}.part{len(written):05d}"
         with open(part, "wb") as handle:
             result = write_shard(handle, counted(chunk), config=config, split=split, index=len(written), file="",

@@ -24,11 +24,13 @@ from generator.common.errors import UserError
 MAX_RETRIES = 3
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
+    """The ``ray`` module, or a one-line error saying how to install the extra."""
     try:
         import ray
     except ImportError:
-        raise UserError("--engine ray needs Ray: pip install 'mmmt-if[ray]'", where="--engine") from None
+        raise UserError("Ray is not installed; install it with: pip install 'mmmt-if[ray]'",
+                        where="--engine ray") from None
     return ray
 
 
@@ -49,7 +51,7 @@ def run_ray(tasks: Sequence[Any], run: Any, sink: Any, *, default_config: str, a
     local Ray instance with ``num_cpus`` CPUs is started and stopped again. A Ray instance already initialised by
     the caller is used as it is.
     """
-    ray = _import_ray()
+    ray = import_ray()
     started = False
     if not ray.is_initialized():
         options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False,
@@ -103,7 +105,7 @@ def _collect(ray: Any, tasks: Sequence[Any], refs: list[Any], position: dict[Any
                 bar.update(tasks[index].rows)
                 elapsed = time.perf_counter() - started_at
                 bar.set_postfix(shards=f"{len(refs) - len(pending)}/{len(refs)}",
-                                rate=f"{done_rows / elapsed:.0f} conv/s" if elapsed else "", refresh=False)
+                                rate=f"{done_rows / elapsed:.1f} conv/s" if elapsed else "", refresh=False)
 
 
 def _label(task: Any) -> str:

@@ -226,8 +226,8 @@ class _Workers:
         batches = ((task.configs, run, task.split, start, min(start + BATCH_SIZE, task.stop))
                    for start in range(task.start, task.stop, BATCH_SIZE))
         if self.pool is None:
-            for batch in map(_build_batch, batches):
-                yield from batch
+            for built in map(_build_batch, batches):
+                yield from built
             return
         pending: deque[Any] = deque()
         limit = self.num_proc * IN_FLIGHT_PER_WORKER
@@ -292,6 +292,10 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
         raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", where="--engine")
     if rows_per_shard < 1:
         raise UserError(f"rows per shard must be at least 1, got {rows_per_shard}", where="--rows-per-shard")
+    if engine == "ray":
+        from generator.generation.distributed import import_ray
+
+        import_ray()  # fail before any work when the extra is missing
     remote = is_url(out_dir)
     if remote:
         output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
@@ -353,7 +357,8 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
     counts = {name: {split: sum(r.rows for r in results if (r.config, r.split) == (name, split)) for split in splits}
               for name, splits in order.items()}
     files = sorted([*manifest["files"], "manifest.json"])
-    return WriteResult(path=out_dir if remote else Path(out_dir), default_config=default, counts=counts,
+    return WriteResult(path=out_dir if isinstance(out_dir, str) and remote else Path(out_dir),
+                       default_config=default, counts=counts,
                        files=files, stats=stats, scoring_script="scoring.py" in manifest["files"])
 
 
