@@ -34,18 +34,16 @@ def import_ray() -> Any:
     return ray
 
 
-def _shard_task(task: Any, run: Any, sink: Any, default_config: str, before_shard: Any) -> list[Any]:
-    """Body of one Ray task (runs in a worker process)."""
-    from generator.generation.pipeline import build_shard
-
+def _shard_task(build: Any, task: Any, run: Any, sink: Any, default_config: str, before_shard: Any) -> list[Any]:
+    """Body of one Ray task (runs in a worker process): ``build`` is ``pipeline.build_shard``."""
     if before_shard is not None:
         before_shard(task)
-    return build_shard(task, run, sink, default_config=default_config)
+    return build(task, run, sink, default_config=default_config)
 
 
-def run_ray(tasks: Sequence[Any], run: Any, sink: Any, *, default_config: str, address: str | None = None,
-            num_cpus: int = 1, bar: Any = None, before_shard: Any = None) -> list[Any]:
-    """Run every shard task on Ray and return their results in task order.
+def run_ray(build: Any, tasks: Sequence[Any], run: Any, sink: Any, *, default_config: str,
+            address: str | None = None, num_cpus: int = 1, bar: Any = None, before_shard: Any = None) -> list[Any]:
+    """Run ``build(task, run, sink, default_config=...)`` for every shard task on Ray; results in task order.
 
     With ``address`` (``ray://host:10001``, ``host:6379`` or ``auto``) the tasks go to that cluster; without it a
     local Ray instance with ``num_cpus`` CPUs is started and stopped again. A Ray instance already initialised by
@@ -63,7 +61,7 @@ def run_ray(tasks: Sequence[Any], run: Any, sink: Any, *, default_config: str, a
         started = True
     try:
         remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(_shard_task)
-        refs = [remote.remote(task, run, sink, default_config, before_shard) for task in tasks]
+        refs = [remote.remote(build, task, run, sink, default_config, before_shard) for task in tasks]
         position = {ref: i for i, ref in enumerate(refs)}
         results: list[list[Any] | None] = [None] * len(refs)
         pending = list(refs)

@@ -328,8 +328,8 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
         if engine == "ray":
             from generator.generation.distributed import run_ray
 
-            results = run_ray(tasks, run, sink, default_config=default, address=ray_address, num_cpus=num_proc,
-                              bar=bar, before_shard=before_shard)
+            results = run_ray(build_shard, tasks, run, sink, default_config=default, address=ray_address,
+                              num_cpus=num_proc, bar=bar, before_shard=before_shard)
         else:
             results = _run_local(tasks, run, sink, default_config=default, num_proc=num_proc, bar=bar,
                                  before_shard=before_shard)
