@@ -133,12 +133,13 @@ class RemoteOutput:
         files = sorted(manifest["files"])
         if self.previous:
             self.fs.rm(f"{self.root}/{MANIFEST_NAME}")  # the old dataset is no longer committed from here on
+        shards = [rel for rel in files if not (self.meta_dir / rel).is_file()]
+        if shards:
+            # One call: the backend copies server-side and, for s3fs, many objects concurrently.
+            self.fs.copy([f"{self.staging}/{rel}" for rel in shards], [f"{self.root}/{rel}" for rel in shards])
         for rel in files:
-            local = self.meta_dir / rel
-            if local.is_file():
-                self.fs.put_file(str(local), f"{self.root}/{rel}")
-            else:
-                self.fs.copy(f"{self.staging}/{rel}", f"{self.root}/{rel}")
+            if (self.meta_dir / rel).is_file() and rel != MANIFEST_NAME:
+                self.fs.put_file(str(self.meta_dir / rel), f"{self.root}/{rel}")
         stale = [f"{self.root}/{rel}" for rel in self.previous if rel not in files and rel != MANIFEST_NAME]
         if stale:
             self.fs.rm(stale)
