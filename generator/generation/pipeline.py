@@ -334,6 +334,10 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
             results = _run_local(tasks, run, sink, default_config=default, num_proc=num_proc, bar=bar,
                                  before_shard=before_shard)
         bar.close()
+        if not remote:
+            # A worker killed while writing leaves its hidden partial file; the retried task wrote the shard.
+            for partial in meta_dir.glob("*/.*.part-*"):
+                partial.unlink()
         card_context = {
             "pretty_name": "MMMT-IF",
             "generation_args": run.generation_args(configs, rows_per_shard=rows_per_shard),
