@@ -134,17 +134,27 @@ class RemoteOutput:
         if self.previous:
             self.fs.rm(f"{self.root}/{MANIFEST_NAME}")  # the old dataset is no longer committed from here on
         shards = [rel for rel in files if not (self.meta_dir / rel).is_file()]
-        if shards:
-            # One call: the backend copies server-side and, for s3fs, many objects concurrently.
-            self.fs.copy([f"{self.staging}/{rel}" for rel in shards], [f"{self.root}/{rel}" for rel in shards])
-        for rel in files:
-            if (self.meta_dir / rel).is_file() and rel != MANIFEST_NAME:
-                self.fs.put_file(str(self.meta_dir / rel), f"{self.root}/{rel}")
+        try:
+            if shards:
+                # One call: the backend copies server-side and, for s3fs, many objects concurrently.
+                self.fs.copy([f"{self.staging}/{rel}" for rel in shards], [f"{self.root}/{rel}" for rel in shards])
+            for rel in files:
+                if (self.meta_dir / rel).is_file() and rel != MANIFEST_NAME:
+                    self.fs.put_file(str(self.meta_dir / rel), f"{self.root}/{rel}")
+        except BaseException:
+            # No manifest was written: remove what this run put at the final prefix (best effort).
+            written = [f"{self.root}/{rel}" for rel in files if f"{self.root}/{rel}" not in self._previous_paths()]
+            with contextlib.suppress(Exception):
+                self.fs.rm([p for p in written if self.fs.exists(p)])
+            raise
         stale = [f"{self.root}/{rel}" for rel in self.previous if rel not in files and rel != MANIFEST_NAME]
         if stale:
             self.fs.rm(stale)
         self.fs.put_file(str(self.meta_dir / MANIFEST_NAME), f"{self.root}/{MANIFEST_NAME}")
         self.cleanup()
+
+    def _previous_paths(self) -> set[str]:
+        return {f"{self.root}/{rel}" for rel in self.previous}
 
     def cleanup(self) -> None:
         """Remove the staging prefix and the local folder files (after a commit or a failure)."""
