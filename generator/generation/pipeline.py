@@ -297,9 +297,7 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
 
         import_ray()  # fail before any work when the extra is missing
     remote = is_url(out_dir)
-    if remote:
-        output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
-    else:
+    if not remote:
         target = prepare_target(out_dir, overwrite=overwrite).resolve()
     _source(run)  # fail early (one line) on a bad source spec, before workers start
     # Instruction catalogue sets are resolved once here so that a missing set fails before any work.
@@ -310,6 +308,8 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
     tasks = shard_tasks(configs, run, rows_per_shard=rows_per_shard)
     default = configs[0].name
     if remote:
+        # Checked here, after the cheap checks: creating it makes a local folder for the folder files.
+        output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
         meta_dir, sink = output.meta_dir, output.sink
     else:
         meta_dir = target.parent / f".{target.name}.tmp-{os.getpid()}"
