@@ -25,7 +25,8 @@ def catalogue():
     from generator.core import instructions
     from generator.generation import plan, render
 
-    caches = (plan.candidate_pool, render.instruction_wording, render.event_wording, render._official_wordings)
+    caches = (plan.candidate_pool, render.instruction_wording, render.event_wording, render._official_wordings,
+              render._fields)
     for cache in caches:
         cache.cache_clear()
     yield instructions

@@ -67,13 +67,14 @@ def make_summary(dataset_dir: str | os.PathLike, *, default_config: str, config_
                  stats: Mapping[str, Any], example: Mapping[str, Any] | None,
                  generation_args: Mapping[str, Any] | None = None,
                  embedded: Mapping[str, Mapping[str, int]] | None = None,
-                 departures: list[str] | None = None) -> dict[str, Any]:
+                 departures: list[str] | None = None, sizes: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Everything the card needs, as JSON-ready data.
 
     ``config_info`` is ``{config: {"splits": {split: {"num_examples", "num_bytes", "files"}}}}`` with ``files``
     relative to ``dataset_dir`` (used for the download size). ``embedded`` is
     ``{config: {"images", "conversations_without_images"}}`` as counted while writing (read from the shards when
     absent); ``departures`` are the declared departures from the row contract (``generator.dataset.schema.DEPARTURES``).
+    ``sizes`` gives file sizes that are known already (shards written to object storage are not stat-ed).
     """
     from generator import __version__
     from generator.dataset.features import features_yaml
@@ -85,7 +86,8 @@ def make_summary(dataset_dir: str | os.PathLike, *, default_config: str, config_
         for split, sinfo in info["splits"].items():
             splits[split] = {"num_examples": int(sinfo["num_examples"]), "num_bytes": int(sinfo["num_bytes"]),
                              "files": list(sinfo["files"]),
-                             "download_size": sum((root / f).stat().st_size for f in sinfo["files"])}
+                             "download_size": sum(sizes[f] if sizes and f in sizes else (root / f).stat().st_size
+                                                  for f in sinfo["files"])}
         configs[name] = {"splits": splits}
     counted = {}
     for name, info in configs.items():
@@ -380,39 +382,85 @@ def render_card_for_folder(dataset_dir: str | os.PathLike, *, version: str | Non
     return render_card(dataset_dir, version=version, changelog=changelog, describe=describe, **merged)
 
 
+#: Line colours of the card plot (matplotlib's tab10, so the figure looks as it did when drawn with it).
+_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+
+
+def _ticks(high: float, most: int = 10) -> list[int]:
+    """Integer ticks from 0 to at least ``high`` with a round step, at most ``most`` + 1 of them."""
+    top = max(1, int(-(-high // 1)))
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if top / s <= most)
+    return list(range(0, top + step, step))[: most + 2]
+
+
 def write_assets(dataset_dir: str | os.PathLike, summary: Mapping[str, Any]) -> Path:
     """Draw the mean number of active instructions per turn, one line per config, into ``assets/``.
 
-    The figure is drawn with the Agg canvas directly (no pyplot global state) and saved without the software
-    tag, so the PNG bytes depend only on the statistics and the matplotlib version.
+    Drawn with Pillow, which generation has loaded anyway: matplotlib would add about a second of import to
+    every run for one small line chart. PNGs from Pillow carry no timestamp, so the bytes depend only on the
+    statistics and the Pillow version.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from PIL import Image, ImageDraw, ImageFont
 
-    target = Path(dataset_dir) / PLOT_PATH
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure = Figure(figsize=(7, 3.6), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot(1, 1, 1)
     curves: dict[str, list[str]] = {}  # paired configs (mmmt-if, appended) share one curve and one label
     for name in summary["configs"]:
         key = json.dumps(summary["stats"][name]["mean_active_by_turn"], sort_keys=True)
         curves.setdefault(key, []).append(name)
+    lines = []
     for key, names in curves.items():
         by_turn = json.loads(key)
         turns = sorted(int(t) for t in by_turn)
-        axes.plot(turns, [by_turn[str(t)] for t in turns], marker="o", markersize=3, label=", ".join(names))
-    axes.set_ylim(bottom=0)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel("turn")
-    axes.set_ylabel("active instructions (mean)")
-    axes.set_title("Active instructions per turn")
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    return atomic.replace_with(target, lambda tmp: figure.savefig(tmp, format="png", metadata={"Software": None}))
+        lines.append((", ".join(names), [(t, float(by_turn[str(t)])) for t in turns]))
+    points = [p for _, pts in lines for p in pts]
+    x_ticks = _ticks(max((t for t, _ in points), default=1))
+    x_ticks = [t for t in x_ticks if t >= 1] or [1]
+    x_low, x_high = min(x_ticks[0], min((t for t, _ in points), default=1)), x_ticks[-1]
+    y_ticks = _ticks(max((v for _, v in points), default=1.0))
+    y_high = y_ticks[-1]
+
+    width, height = 700, 360
+    left, right, top, bottom = 62, width - 16, 34, height - 46
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    small, normal = ImageFont.load_default(size=11), ImageFont.load_default(size=13)
+
+    def px(turn: float, value: float) -> tuple[float, float]:
+        span = (x_high - x_low) or 1
+        return (left + (turn - x_low) / span * (right - left), bottom - value / (y_high or 1) * (bottom - top))
+
+    for tick in y_ticks:
+        _, y = px(x_low, tick)
+        draw.line([(left, y), (right, y)], fill=(225, 225, 225))
+        draw.text((left - 6, y), str(tick), fill=(0, 0, 0), font=small, anchor="rm")
+    for tick in x_ticks:
+        x, _ = px(tick, 0)
+        draw.line([(x, top), (x, bottom)], fill=(225, 225, 225))
+        draw.text((x, bottom + 6), str(tick), fill=(0, 0, 0), font=small, anchor="mt")
+    draw.rectangle([left, top, right, bottom], outline=(0, 0, 0))
+    for position, (_, pts) in enumerate(lines):
+        colour = _COLOURS[position % len(_COLOURS)]
+        xy = [px(t, v) for t, v in pts]
+        if len(xy) > 1:
+            draw.line(xy, fill=colour, width=2)
+        for x, y in xy:
+            draw.ellipse([x - 2.5, y - 2.5, x + 2.5, y + 2.5], fill=colour)
+    draw.text(((left + right) / 2, 10), "Active instructions per turn", fill=(0, 0, 0), font=normal, anchor="mt")
+    draw.text(((left + right) / 2, height - 8), "turn", fill=(0, 0, 0), font=normal, anchor="ms")
+    label = Image.new("RGB", (bottom - top, 18), (255, 255, 255))
+    ImageDraw.Draw(label).text(((bottom - top) / 2, 9), "active instructions (mean)", fill=(0, 0, 0), font=normal,
+                               anchor="mm")
+    image.paste(label.rotate(90, expand=True), (4, top))
+    legend_y = top + 8
+    for position, (name, _) in enumerate(lines):
+        colour = _COLOURS[position % len(_COLOURS)]
+        draw.line([(right - 190, legend_y + 6), (right - 170, legend_y + 6)], fill=colour, width=2)
+        draw.text((right - 164, legend_y), name[:28], fill=(0, 0, 0), font=small)
+        legend_y += 16
+
+    target = Path(dataset_dir) / PLOT_PATH
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return atomic.replace_with(target, lambda tmp: image.save(tmp, format="PNG"))
 
 
 def check_card(dataset_dir: str | os.PathLike) -> list[str]:

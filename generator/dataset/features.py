@@ -65,17 +65,67 @@ def build_features() -> Any:
     return Features(_to_feature(ROW_SPEC))
 
 
+def _feature_dict(spec: Any) -> Any:
+    """The ``datasets`` serialisation of a feature (what ``Features.to_dict`` gives), built without datasets."""
+    if isinstance(spec, dict):
+        return {name: _feature_dict(sub) for name, sub in spec.items()}
+    if isinstance(spec, list):
+        return {"feature": _feature_dict(spec[0]), "_type": "List"}
+    if spec == "image":
+        return {"_type": "Image"}
+    return {"dtype": spec, "_type": "Value"}
+
+
+def _arrow_type(spec: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(spec, dict):
+        return pa.struct([(name, _arrow_type(sub)) for name, sub in spec.items()])
+    if isinstance(spec, list):
+        return pa.list_(_arrow_type(spec[0]))
+    if spec == "image":
+        return pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    return {"string": pa.string(), "int32": pa.int32()}[spec]
+
+
 def arrow_schema() -> Any:
     """Return the pyarrow schema of the parquet files, with the ``huggingface`` features metadata attached.
 
     ``datasets`` reads the features back from that metadata, so a file is self-describing even without the README.
+    Built with pyarrow alone: importing ``datasets`` (and pandas with it) costs about two seconds, which would be
+    most of a small generation run; tests check that the result equals ``build_features().arrow_schema``.
     """
-    return build_features().arrow_schema
+    import json
+
+    import pyarrow as pa
+
+    metadata = {"huggingface": json.dumps({"info": {"features": _feature_dict(ROW_SPEC)}})}
+    return pa.schema([(name, _arrow_type(sub)) for name, sub in ROW_SPEC.items()]).with_metadata(metadata)
+
+
+def _yaml_entry(name: str | None, spec: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {} if name is None else {"name": name}
+    if isinstance(spec, dict):
+        entry["struct"] = [_yaml_entry(sub_name, sub) for sub_name, sub in spec.items()]
+    elif isinstance(spec, list):
+        item = spec[0]
+        if isinstance(item, dict):
+            entry["list"] = [_yaml_entry(sub_name, sub) for sub_name, sub in item.items()]
+        else:
+            entry["list"] = "image" if item == "image" else item
+    elif spec == "image":
+        entry["dtype"] = "image"
+    else:
+        entry["dtype"] = spec
+    return entry
 
 
 def features_yaml() -> list[dict[str, Any]]:
-    """Return the features as the README's ``dataset_info.features`` list (the format ``datasets`` writes)."""
-    return build_features()._to_yaml_list()
+    """Return the features as the README's ``dataset_info.features`` list (the format ``datasets`` writes).
+
+    Built from ``ROW_SPEC`` without importing datasets (tests compare it with ``Features._to_yaml_list``).
+    """
+    return [_yaml_entry(name, spec) for name, spec in ROW_SPEC.items()]
 
 
 def features_from_yaml(items: list[dict[str, Any]]) -> Any:

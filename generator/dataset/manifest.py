@@ -50,14 +50,16 @@ def file_entries(dataset_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
 def build_manifest(dataset_dir: str | os.PathLike, *, configs: Mapping[str, Mapping[str, Any]], default_config: str,
                    generation_args: Mapping[str, Any] | None = None, card: Mapping[str, Any] | None = None,
-                   departures: list[str] | None = None) -> dict[str, Any]:
+                   departures: list[str] | None = None, files: Mapping[str, Mapping[str, Any]] | None = None
+                   ) -> dict[str, Any]:
     """Assemble the manifest for a folder whose files are all written.
 
     ``configs`` maps a config to ``{"splits": {split: {"num_examples", "files"}}, ...}`` (extra keys such as
     ``extra_stats`` are kept). The order of configs and splits is recorded separately (``order``) because the
     manifest's keys are sorted. ``card`` keeps the card options (title, extra text, licence) so that the card can
     be re-rendered from the folder alone. ``departures`` lists the declared departures from the row contract
-    (see ``generator.dataset.schema.DEPARTURES``).
+    (see ``generator.dataset.schema.DEPARTURES``). ``files`` (``{path: {"size", "sha256"}}``) replaces the listing
+    of ``dataset_dir`` when some files are elsewhere (shards already in object storage).
     """
     from generator import __version__
 
@@ -71,7 +73,8 @@ def build_manifest(dataset_dir: str | os.PathLike, *, configs: Mapping[str, Mapp
         "order": [{"config": name, "splits": list(info.get("splits") or {})} for name, info in configs.items()],
         "card": dict(card or {}),
         "departures": sorted(departures or []),
-        "files": file_entries(dataset_dir),
+        "files": {name: dict(files[name]) for name in sorted(files)} if files is not None
+        else file_entries(dataset_dir),
     }
 
 

@@ -152,6 +152,20 @@ class StatsAccumulator:
         else:
             self.chats_without_instructions += 1
 
+    def merge(self, other: StatsAccumulator) -> None:
+        """Add the counts of ``other`` (the rows of a later shard): the same as having added its rows here.
+
+        Every field is a sum, so merging shard accumulators in shard order gives exactly the statistics of one
+        pass (split names keep their first-seen order).
+        """
+        for name, value in vars(other).items():
+            mine = getattr(self, name)
+            if isinstance(value, dict):
+                for key, count in value.items():
+                    mine[key] = mine.get(key, 0) + count
+            else:
+                setattr(self, name, mine + value)
+
     def result(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the statistics as JSON-ready data (keys sorted where order carries no meaning)."""
         turns_total = sum(k * n for k, n in self.turns_per_chat.items())

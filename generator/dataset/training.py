@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
+from generator.dataset.layout import shard_name
 
 FORMATS = ("trl", "verl")
 DATA_SOURCE = "mmmt-if"
@@ -219,12 +220,7 @@ def export_training(dataset: str | os.PathLike, out_dir: str | os.PathLike, fmt:
     from generator.common.progress import progress
     from generator.dataset.layout import split_totals
     from generator.dataset.manifest import build_manifest, file_sha256, load_manifest, write_manifest
-    from generator.dataset.writer import (
-        _SplitWriter,
-        _swap_into_place,
-        prepare_target,
-        remove_stale_temporaries,
-    )
+    from generator.dataset.writer import prepare_target, remove_stale_temporaries, swap_into_place
 
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})", where="--format")
@@ -264,7 +260,7 @@ def export_training(dataset: str | os.PathLike, out_dir: str | os.PathLike, fmt:
             schema = feats[config].arrow_schema
             info[config] = {"splits": {}}
             for split, paths in split_paths.items():
-                writer = _SplitWriter(folder, split, schema, 20000, 200)
+                writer = _ExportSplitWriter(folder, split, schema, 20000, 200)
                 try:
                     index = 0
                     for row in iter_source_rows(paths, images=with_images):
@@ -285,12 +281,77 @@ def export_training(dataset: str | os.PathLike, out_dir: str | os.PathLike, fmt:
         arguments = {"export": {"format": fmt, "images": images, "source_manifest_sha256": source_id,
                                 "source_arguments": (source_manifest or {}).get("arguments")}}
         write_manifest(tmp, build_manifest(tmp, configs=info, default_config=default, generation_args=arguments))
-        _swap_into_place(tmp, target)
+        swap_into_place(tmp, target)
     except BaseException:
         bar.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return counts
+
+
+class _ExportSplitWriter:
+    """Streams one split of training rows (their own schema) into shards of at most ``max_rows`` rows, ``row_group_size`` rows buffered at a time."""
+
+    def __init__(self, folder: Path, split: str, schema: Any, max_rows: int, row_group_size: int) -> None:
+        self.folder, self.split, self.schema = folder, split, schema
+        self.max_rows, self.row_group_size = max_rows, row_group_size
+        self.buffer: list[dict[str, Any]] = []
+        self.writer: Any = None
+        self.shard_rows = 0
+        self.parts: list[Path] = []
+        self.rows = 0
+
+    def _open(self) -> None:
+        import pyarrow.parquet as pq
+
+        part = self.folder / f".{self.split}.part{len(self.parts):05d}"
+        self.parts.append(part)
+        from generator.dataset.writer import PARQUET_OPTIONS
+
+        self.writer = pq.ParquetWriter(part, self.schema, **PARQUET_OPTIONS)
+        self.shard_rows = 0
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if not self.buffer:
+            return
+        if self.writer is None:
+            self._open()
+        table = pa.Table.from_pylist(self.buffer, schema=self.schema)
+        self.writer.write_table(table, row_group_size=self.row_group_size)
+        self.shard_rows += len(self.buffer)
+        self.buffer = []
+        if self.shard_rows >= self.max_rows:
+            self.writer.close()
+            self.writer = None
+
+    def add(self, encoded: dict[str, Any]) -> None:
+        self.buffer.append(encoded)
+        self.rows += 1
+        if len(self.buffer) >= self.row_group_size or self.shard_rows + len(self.buffer) >= self.max_rows:
+            self._flush()
+
+    def abort(self) -> None:
+        """Release an open file after a failure (a no-op once closed)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def close(self) -> list[Path]:
+        """Finish the split and return its shards under their final names (one empty shard for no rows)."""
+        self._flush()
+        if not self.parts:
+            self._open()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        final = []
+        for index, part in enumerate(self.parts):
+            target = self.folder / shard_name(self.split, index, len(self.parts))
+            os.replace(part, target)
+            final.append(target)
+        return final
 
 
 def _has_images(path: Path) -> bool:

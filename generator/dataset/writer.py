@@ -37,7 +37,6 @@ from generator.dataset.layout import (
     SPLIT_PATTERN,
     is_valid_config_name,
     shard_name,
-    split_totals,
 )
 
 ROW_GROUP_SIZE = 100  # rows; what datasets uses for image datasets, keeps a buffer to a few MB
@@ -57,7 +56,7 @@ _TMP_PID = re.compile(r"^\d+$")
 class WriteResult:
     """What :func:`write_dataset` produced."""
 
-    path: Path
+    path: Path | str  # a URL for object storage
     default_config: str
     counts: dict[str, dict[str, int]]
     files: list[str]
@@ -97,67 +96,225 @@ def encode_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return encoded
 
 
-class _SplitWriter:
-    """Streams one split into shards of at most ``max_rows`` rows, ``row_group_size`` rows buffered at a time."""
+@dataclass
+class ShardResult:
+    """What writing one shard produced: its file's identity and the statistics the folder assembly needs.
 
-    def __init__(self, folder: Path, split: str, schema: Any, max_rows: int, row_group_size: int) -> None:
-        self.folder, self.split, self.schema = folder, split, schema
-        self.max_rows, self.row_group_size = max_rows, row_group_size
-        self.buffer: list[dict[str, Any]] = []
-        self.writer: Any = None
-        self.shard_rows = 0
-        self.parts: list[Path] = []
-        self.rows = 0
+    Small and picklable (no row data), so a remote worker can return it instead of the rows.
+    """
 
-    def _open(self) -> None:
+    config: str
+    split: str
+    index: int
+    file: str  # path relative to the dataset root
+    rows: int
+    num_bytes: int  # uncompressed, from the parquet footer (what ``dataset_info`` reports)
+    size: int
+    sha256: str
+    stats: Any  # a StatsAccumulator over the shard's rows
+    images: int
+    without_images: int
+    example: dict[str, Any] | None = None  # first row without image bytes (shard 0 only)
+    extra: dict[str, int] = field(default_factory=dict)  # counts only the generator knows (conflicts_avoided)
+
+
+class _HashingFile:
+    """A write-only binary file that hashes and counts what goes through it (no second read of the shard)."""
+
+    def __init__(self, handle: Any) -> None:
+        import hashlib
+
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self.size += view.nbytes
+        self.handle.write(view)
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ShardWriter:
+    """Writes one shard's rows, given one at a time, as one parquet file into a binary ``handle``.
+
+    Row groups hold ``row_group_size`` rows from the start of the shard, which is how a whole-split stream is cut
+    too, so a shard written alone has the bytes it has inside a whole-split run. Several writers may be open at
+    once (one per config sharing the same conversations); each buffers one row group at most.
+    """
+
+    def __init__(self, handle: Any, *, config: str, split: str, index: int, file: str,
+                 row_group_size: int = ROW_GROUP_SIZE, validate: bool = False, departures: Iterable[str] = (),
+                 keep_example: bool = False, first_row: int = 0) -> None:
         import pyarrow.parquet as pq
 
-        part = self.folder / f".{self.split}.part{len(self.parts):05d}"
-        self.parts.append(part)
-        self.writer = pq.ParquetWriter(part, self.schema, **PARQUET_OPTIONS)
-        self.shard_rows = 0
+        from generator.dataset.features import arrow_schema
+        from generator.dataset.stats import StatsAccumulator
+
+        self.schema = arrow_schema()
+        self.sink = _HashingFile(handle)
+        self.writer = pq.ParquetWriter(self.sink, self.schema, **PARQUET_OPTIONS)
+        self.result = ShardResult(config=config, split=split, index=index, file=file, rows=0, num_bytes=0, size=0,
+                                  sha256="", stats=StatsAccumulator(), images=0, without_images=0)
+        self.row_group_size, self.validate, self.departures = row_group_size, validate, list(departures)
+        self.keep_example, self.first_row = keep_example, first_row
+        self.buffer: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        result = self.result
+        if self.validate:
+            from generator.dataset.schema import validate_row
+
+            validate_row(row, f"{result.config}/{result.split} row {self.first_row + self.count}",
+                         config=result.config, allow=self.departures)
+        if self.keep_example and result.example is None:
+            result.example = _example_row(row)
+        result.stats.add(row, result.split)
+        result.images += len(row["images"])
+        result.without_images += not row["images"]
+        self.buffer.append(encode_row(row))
+        self.count += 1
+        if len(self.buffer) >= self.row_group_size:
+            self._flush()
 
     def _flush(self) -> None:
         import pyarrow as pa
 
-        if not self.buffer:
-            return
-        if self.writer is None:
-            self._open()
-        table = pa.Table.from_pylist(self.buffer, schema=self.schema)
-        self.writer.write_table(table, row_group_size=self.row_group_size)
-        self.shard_rows += len(self.buffer)
-        self.buffer = []
-        if self.shard_rows >= self.max_rows:
-            self.writer.close()
-            self.writer = None
+        if self.buffer:
+            table = pa.Table.from_pylist(self.buffer, schema=self.schema)
+            self.writer.write_table(table, row_group_size=self.row_group_size)
+            self.buffer = []
 
-    def add(self, encoded: dict[str, Any]) -> None:
-        self.buffer.append(encoded)
-        self.rows += 1
-        if len(self.buffer) >= self.row_group_size or self.shard_rows + len(self.buffer) >= self.max_rows:
+    def close(self) -> ShardResult:
+        """Finish the file and return its result (size, hash and footer counts filled in)."""
+        try:
             self._flush()
+        finally:
+            self.writer.close()
+        meta = self.writer.writer.metadata
+        result = self.result
+        result.rows = meta.num_rows
+        result.num_bytes = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        result.size, result.sha256 = self.sink.size, self.sink.digest.hexdigest()
+        return result
 
     def abort(self) -> None:
-        """Release an open file after a failure (a no-op once closed)."""
-        if self.writer is not None:
+        """Release the parquet writer after a failure (what was written is discarded by the caller)."""
+        if self.writer.is_open:
             self.writer.close()
-            self.writer = None
 
-    def close(self) -> list[Path]:
-        """Finish the split and return its shards under their final names (one empty shard for no rows)."""
-        self._flush()
-        if not self.parts:
-            self._open()
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        final = []
-        for index, part in enumerate(self.parts):
-            target = self.folder / shard_name(self.split, index, len(self.parts))
-            os.replace(part, target)
-            final.append(target)
-        return final
+
+def write_shard(handle: Any, rows: Iterable[Mapping[str, Any]], **options: Any) -> ShardResult:
+    """Stream ``rows`` (one shard's, in order) into ``handle``; ``options`` as for :class:`ShardWriter`."""
+    writer = ShardWriter(handle, **options)
+    try:
+        for row in rows:
+            writer.add(row)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
+def shard_count(rows: int, max_rows_per_shard: int = DEFAULT_MAX_ROWS_PER_SHARD) -> int:
+    """How many shards a split of ``rows`` rows has (one, empty, for no rows): fixed before any work starts."""
+    return max(1, -(-rows // max_rows_per_shard))
+
+
+def assemble_folder(meta_dir: Path, results: Iterable[ShardResult], *, order: Mapping[str, Iterable[str]],
+                    default_config: str, card_context: Mapping[str, Any] | None = None,
+                    generation_args: Mapping[str, Any] | None = None, departures: Iterable[str] = (),
+                    shards_in_meta_dir: bool = True, extra_files: Mapping[str, bytes] | None = None
+                    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Write README.md, assets/, scoring.py and manifest.json into ``meta_dir`` from the shards' results alone.
+
+    ``order`` gives ``{config: [splits]}`` in folder order. ``extra_files`` (name -> bytes) are written at the top
+    of the folder before the manifest, which lists and hashes them. The shards themselves are not read: their sizes and
+    hashes come with their results, so this step is cheap and works when they live in object storage
+    (``shards_in_meta_dir=False``). Returns the manifest and ``{config: statistics}``.
+    """
+    from generator.dataset import card as card_module
+    from generator.dataset.manifest import MANIFEST_NAME, build_manifest, file_entries, write_manifest
+    from generator.dataset.stats import StatsAccumulator
+
+    context = dict(card_context or {})
+    if generation_args is None:
+        generation_args = context.get("generation_args") or {}
+    departures = sorted(departures)
+    by_key = {(r.config, r.split, r.index): r for r in results}
+    config_info: dict[str, dict[str, Any]] = {}
+    stats: dict[str, dict[str, Any]] = {}
+    embedded: dict[str, dict[str, int]] = {}
+    shard_files: dict[str, dict[str, Any]] = {}
+    example = None
+    for config, splits in order.items():
+        acc = StatsAccumulator()
+        extra: dict[str, int] = {}
+        embedded[config] = {"images": 0, "conversations_without_images": 0}
+        split_info: dict[str, dict[str, Any]] = {}
+        for split in splits:
+            shards = sorted((r for key, r in by_key.items() if key[:2] == (config, split)), key=lambda r: r.index)
+            if not shards or [r.index for r in shards] != list(range(len(shards))):
+                raise RuntimeError(f"shards of {config}/{split} are missing")
+            for result in shards:
+                acc.merge(result.stats)
+                embedded[config]["images"] += result.images
+                embedded[config]["conversations_without_images"] += result.without_images
+                for key, value in result.extra.items():
+                    extra[key] = extra.get(key, 0) + value
+                if example is None and config == default_config and result.example is not None:
+                    example = result.example
+                shard_files[result.file] = {"size": result.size, "sha256": result.sha256}
+            split_info[split] = {"num_examples": sum(r.rows for r in shards),
+                                 "num_bytes": sum(r.num_bytes for r in shards),
+                                 "files": [r.file for r in shards]}
+        extra_given = (context.get("extra_stats") or {}).get(config) or extra
+        stats[config] = acc.result(extra_given or None)
+        config_info[config] = {"splits": split_info}
+        if extra_given:
+            config_info[config]["extra_stats"] = dict(extra_given)
+    sizes = {name: entry["size"] for name, entry in shard_files.items()}
+    summary = card_module.make_summary(meta_dir, default_config=default_config, config_info=config_info, stats=stats,
+                                       example=example, generation_args=generation_args, embedded=embedded,
+                                       departures=departures, sizes=sizes)
+    card_module.write_assets(meta_dir, summary)
+    card_options = {key: context[key] for key in card_module.CARD_OPTIONS if context.get(key) is not None}
+    readme = card_module.render_card(summary, version=context.get("version"), changelog=context.get("changelog"),
+                                     describe=context.get("describe"), **card_options)
+    (meta_dir / "README.md").write_text(readme, encoding="utf-8")
+    for name, content in (extra_files or {}).items():
+        if "/" in name or name.startswith(".") or (meta_dir / name).exists():
+            raise ValueError(f"extra file name {name!r} is not a free top-level name")
+        (meta_dir / name).write_bytes(content)
+    _write_scoring_script(meta_dir)
+    files = None
+    if not shards_in_meta_dir:
+        files = {**{k: v for k, v in file_entries(meta_dir).items() if k != MANIFEST_NAME}, **shard_files}
+    manifest = build_manifest(meta_dir, configs=config_info, default_config=default_config,
+                              generation_args=generation_args, card=card_options, departures=departures, files=files)
+    write_manifest(meta_dir, manifest)
+    return manifest, stats
 
 
 def _check_names(configs: Mapping[str, Mapping[str, Any]]) -> None:
@@ -281,11 +438,7 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
     import's MMDU mapping is one).
     """
     from generator.common.progress import progress
-    from generator.dataset import card as card_module
-    from generator.dataset.features import arrow_schema
-    from generator.dataset.manifest import build_manifest, write_manifest
-    from generator.dataset.schema import check_departures, validate_row
-    from generator.dataset.stats import StatsAccumulator
+    from generator.dataset.schema import check_departures
 
     if max_rows_per_shard < 1 or row_group_size < 1:
         raise UserError("max_rows_per_shard and row_group_size must be at least 1")
@@ -294,10 +447,8 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
     context = dict(card_context or {})
     if generation_args is None:
         generation_args = context.get("generation_args") or {}
-    extra_stats = context.get("extra_stats") or {}
     departures = sorted(check_departures(context.get("departures") or ()))
     default = default_config if default_config in configs else next(iter(configs))
-    schema = arrow_schema()
 
     target = out.resolve()
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
@@ -311,72 +462,67 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
         raise UserError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     bar = progress(desc="writing", unit="conv", quiet=quiet)
     try:
-        config_info: dict[str, dict[str, Any]] = {}
-        stats: dict[str, dict[str, Any]] = {}
-        counts: dict[str, dict[str, int]] = {}
-        example: dict[str, Any] | None = None
-        images = 0
-        embedded: dict[str, dict[str, int]] = {}
+        results: list[ShardResult] = []
+        order: dict[str, list[str]] = {}
         for config, splits in configs.items():
             folder = tmp / config
             folder.mkdir()
-            acc = StatsAccumulator()
-            embedded[config] = {"images": 0, "conversations_without_images": 0}
-            split_info: dict[str, dict[str, Any]] = {}
+            order[config] = list(splits)
             for split, rows in splits.items():
-                writer = _SplitWriter(folder, split, schema, max_rows_per_shard, row_group_size)
-                try:
-                    for index, row in enumerate(rows):
-                        if validate:
-                            validate_row(row, f"{config}/{split} row {index}", config=config, allow=departures)
-                        if example is None and config == default:
-                            example = _example_row(row)
-                        acc.add(row, split)
-                        writer.add(encode_row(row))
-                        images += len(row["images"])
-                        embedded[config]["images"] += len(row["images"])
-                        embedded[config]["conversations_without_images"] += not row["images"]
-                        bar.update(1)
-                        if index % row_group_size == 0:
-                            bar.set_postfix(images=images, refresh=False)
-                    paths = writer.close()
-                finally:
-                    writer.abort()
-                num_rows, num_bytes = split_totals(paths)
-                split_info[split] = {"num_examples": num_rows, "num_bytes": num_bytes,
-                                     "files": [p.relative_to(tmp).as_posix() for p in paths]}
-            counts[config] = {split: info["num_examples"] for split, info in split_info.items()}
-            stats[config] = acc.result(extra_stats.get(config))
-            config_info[config] = {"splits": split_info}
-            if extra_stats.get(config):
-                config_info[config]["extra_stats"] = dict(extra_stats[config])
+                results.extend(_write_split(tmp, config, split, rows, bar=bar, max_rows=max_rows_per_shard,
+                                            row_group_size=row_group_size, validate=validate,
+                                            departures=departures, keep_example=config == default))
         bar.close()
-
-        summary = card_module.make_summary(tmp, default_config=default, config_info=config_info, stats=stats,
-                                           example=example, generation_args=generation_args,
-                                           embedded=embedded, departures=departures)
-        card_module.write_assets(tmp, summary)
-        card_options = {key: context[key] for key in card_module.CARD_OPTIONS if context.get(key) is not None}
-        readme = card_module.render_card(summary, version=context.get("version"),
-                                         changelog=context.get("changelog"), describe=context.get("describe"),
-                                         **card_options)
-        (tmp / "README.md").write_text(readme, encoding="utf-8")
-        for name, content in (extra_files or {}).items():
-            if "/" in name or name.startswith(".") or (tmp / name).exists():
-                raise ValueError(f"extra file name {name!r} is not a free top-level name")
-            (tmp / name).write_bytes(content)
-        has_script = _write_scoring_script(tmp)
-        manifest = build_manifest(tmp, configs=config_info, default_config=default, generation_args=generation_args,
-                                  card=card_options, departures=departures)
-        write_manifest(tmp, manifest)
+        manifest, stats = assemble_folder(tmp, results, order=order, default_config=default, card_context=context,
+                                          generation_args=generation_args, departures=departures,
+                                          extra_files=extra_files)
+        counts = {config: {split: sum(r.rows for r in results if (r.config, r.split) == (config, split))
+                           for split in splits} for config, splits in order.items()}
+        has_script = (tmp / "scoring.py").is_file()
         files = sorted([*manifest["files"], "manifest.json"])
-        _swap_into_place(tmp, target)
+        swap_into_place(tmp, target)
     except BaseException:
         bar.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return WriteResult(path=out, default_config=default, counts=counts, files=files, stats=stats,
                        scoring_script=has_script)
+
+
+def _write_split(root: Path, config: str, split: str, rows: Iterable[Mapping[str, Any]], *, bar: Any, max_rows: int,
+                 row_group_size: int, validate: bool, departures: Iterable[str], keep_example: bool
+                 ) -> list[ShardResult]:
+    """Cut a stream of unknown length into shards of ``max_rows``; named once their count is known."""
+    from itertools import chain, islice
+
+    iterator = iter(rows)
+    written: list[tuple[Path, ShardResult]] = []
+    end = object()
+
+    def counted(chunk: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+        for row in chunk:
+            bar.update(1)
+            yield row
+
+    while True:
+        first = next(iterator, end)
+        if first is end and written:
+            break
+        chunk: Iterable[Mapping[str, Any]] = (
+            () if first is end else chain([first], islice(iterator, max_rows - 1)))  # type: ignore[list-item]
+        part = root / config / f".{split}.part{len(written):05d}"
+        with open(part, "wb") as handle:
+            result = write_shard(handle, counted(chunk), config=config, split=split, index=len(written), file="",
+                                 row_group_size=row_group_size, validate=validate, departures=departures,
+                                 keep_example=keep_example and not written, first_row=len(written) * max_rows)
+        written.append((part, result))
+        if first is end:
+            break
+    for part, result in written:
+        name = shard_name(split, result.index, len(written))
+        os.replace(part, part.parent / name)
+        result.file = f"{config}/{name}"
+    return [result for _, result in written]
 
 
 def _write_scoring_script(folder: Path) -> bool:
@@ -389,7 +535,7 @@ def _write_scoring_script(folder: Path) -> bool:
     return True
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
+def swap_into_place(tmp: Path, out: Path) -> None:
     """Move the finished folder to ``out``: one rename, the old folder set aside first and removed last."""
     old = None
     if out.exists():

@@ -8,11 +8,14 @@ conversations are asked for (the writer streams rows to parquet as they arrive).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import shutil
 from collections import deque
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
@@ -22,6 +25,7 @@ DEFAULT_SOURCE = "mix"
 DEFAULT_SPLITS: dict[str, int] = {"test": 100}
 DEFAULT_OUT = "mmmt-if"
 BATCH_SIZE = 8  # conversations per task sent to a worker
+DEFAULT_ROWS_PER_SHARD = 2000  # rows of one parquet file (the writer's default); fixes the units of work
 IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: enough to keep workers busy, small enough for flat memory
 
 
@@ -35,11 +39,12 @@ class RunOptions:
     column_map: Mapping[str, str] | None = None
     difficulty: int = 1
 
-    def generation_args(self, configs: Sequence[GenConfig]) -> dict[str, Any]:
-        """What the manifest records: enough to regenerate the folder byte for byte (never the process count)."""
+    def generation_args(self, configs: Sequence[GenConfig], *, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> dict[str, Any]:
+        """What the manifest records: enough to regenerate the folder byte for byte (never the process count,
+        the engine or the number of workers; the shard size only when it is not the default)."""
         from generator import __version__
 
-        return {
+        args = {
             "generator_version": __version__,
             "seed": self.seed,
             "splits": dict(self.splits),
@@ -48,6 +53,9 @@ class RunOptions:
             "difficulty": self.difficulty,
             "variants": [cfg.to_dict() for cfg in configs],
         }
+        if rows_per_shard != DEFAULT_ROWS_PER_SHARD:
+            args["rows_per_shard"] = rows_per_shard
+        return args
 
 
 # ------------------------------------------------------------------------------------------- worker side
@@ -71,89 +79,171 @@ def _source(run: RunOptions) -> Any:
 
 def build_row(cfg: GenConfig, run: RunOptions, split: str, index: int, *, validate: bool = True) -> dict[str, Any]:
     """Plan, render and validate conversation ``index`` of ``split`` under ``cfg``."""
-    return _build(cfg, run, split, index, validate=validate)[0]
+    return build_conversation((cfg,), run, split, index, validate=validate)[0][0]
 
 
-def _build(cfg: GenConfig, run: RunOptions, split: str, index: int, *, validate: bool = True
-           ) -> tuple[dict[str, Any], int]:
-    from generator.generation.plan import plan_conversation
-    from generator.generation.render import render_row
+def build_conversation(configs: Sequence[GenConfig], run: RunOptions, split: str, index: int, *,
+                       validate: bool = True) -> list[tuple[dict[str, Any], int]]:
+    """Conversation ``index`` of ``split`` under each config (all with one material key): ``(row, rejected)``.
 
-    plan = plan_conversation(cfg, seed=run.seed, split=split, index=index, source=_source(run))
-    row = render_row(cfg, plan, source_name=run.source)
-    if validate:
-        from generator.dataset.schema import validate_row
+    The shared work is done once: images and questions are drawn, and the images rendered and encoded, once for
+    all configs; the instruction timeline once per schedule key. Each row is the same as if built alone.
+    """
+    from generator.generation.plan import (
+        draw_schedule,
+        plan_conversation,
+        plan_material,
+        schedule_facts,
+        schedule_key,
+    )
+    from generator.generation.render import render_images, render_row
 
-        validate_row(row, f"{cfg.name}/{split} row {index}", config=cfg.name)
-    return row, plan.conflicts_avoided
+    source = _source(run)
+    material = plan_material(configs[0], seed=run.seed, split=split, index=index, source=source)
+    schedules: dict[Any, Any] = {}
+    images = None
+    out = []
+    for cfg in configs:
+        key = schedule_key(cfg)
+        if key not in schedules:
+            schedules[key] = draw_schedule(cfg, run.seed, split, index, schedule_facts(cfg, source, material))
+        plan = plan_conversation(cfg, seed=run.seed, split=split, index=index, source=source, material=material,
+                                 schedule=schedules[key])
+        if images is None:
+            images = render_images(plan)
+        row = render_row(cfg, plan, source_name=run.source, images=images)
+        if validate:
+            from generator.dataset.schema import validate_row
+
+            validate_row(row, f"{cfg.name}/{split} row {index}", config=cfg.name)
+        out.append((row, plan.conflicts_avoided))
+    return out
 
 
-def _build_batch(task: tuple[GenConfig, RunOptions, str, int, int]) -> list[tuple[dict[str, Any], int]]:
-    cfg, run, split, start, stop = task
-    return [_build(cfg, run, split, index) for index in range(start, stop)]
+def _build_batch(task: tuple[tuple[GenConfig, ...], RunOptions, str, int, int]
+                 ) -> list[list[tuple[dict[str, Any], int]]]:
+    configs, run, split, start, stop = task
+    return [build_conversation(configs, run, split, index) for index in range(start, stop)]
+
+
+# ------------------------------------------------------------------------------------------- shards
+@dataclass(frozen=True)
+class ShardTask:
+    """One unit of work: shard ``index`` (of ``count``) of ``split``, for configs sharing their conversations.
+
+    Rows ``start``..``stop`` of the split go into shard ``index`` of every config of the group; the shard files are
+    a pure function of (config, run options, split, index), whatever process or machine builds them.
+    """
+
+    configs: tuple[GenConfig, ...]
+    split: str
+    index: int
+    count: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return (self.stop - self.start) * len(self.configs)
+
+
+def shard_tasks(configs: Sequence[GenConfig], run: RunOptions, *,
+                rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> list[ShardTask]:
+    """Every shard of the run, configs grouped by the material they share (in the order configs were given)."""
+    from generator.dataset.writer import shard_count
+    from generator.generation.plan import material_key
+
+    groups: dict[Any, list[GenConfig]] = {}
+    for cfg in configs:
+        groups.setdefault(material_key(cfg), []).append(cfg)
+    tasks = []
+    for group in groups.values():
+        for split, total in run.splits.items():
+            count = shard_count(total, rows_per_shard)
+            for index in range(count):
+                start = index * rows_per_shard
+                tasks.append(ShardTask(tuple(group), split, index, count, start, min(total, start + rows_per_shard)))
+    return tasks
+
+
+def shard_file(config: str, split: str, index: int, count: int) -> str:
+    from generator.dataset.layout import shard_name
+
+    return f"{config}/{shard_name(split, index, count)}"
+
+
+def build_shard(task: ShardTask, run: RunOptions, sink: Any, *, default_config: str,
+                conversations: Iterable[list[tuple[dict[str, Any], int]]] | None = None,
+                on_row: Any = None) -> list[Any]:
+    """Write the shard files of ``task`` through ``sink`` (a ``SinkSpec``) and return their ``ShardResult``\\ s.
+
+    ``conversations`` yields, per conversation of the shard, what :func:`build_conversation` returns (a process
+    pool may build them); by default they are built here. Nothing else about the run is needed, which is what
+    lets a Ray task (or any other scheduler) build a shard on another machine.
+    """
+    from generator.dataset.storage import open_shard
+    from generator.dataset.writer import ShardWriter
+
+    if conversations is None:
+        conversations = (build_conversation(task.configs, run, task.split, index)
+                         for index in range(task.start, task.stop))
+    with contextlib.ExitStack() as stack:
+        writers = []
+        for cfg in task.configs:
+            file = shard_file(cfg.name, task.split, task.index, task.count)
+            handle = stack.enter_context(open_shard(sink, file))
+            writers.append(ShardWriter(handle, config=cfg.name, split=task.split, index=task.index, file=file,
+                                       keep_example=cfg.name == default_config and task.index == 0))
+        try:
+            rejected = [0] * len(writers)
+            for built in conversations:
+                for position, (row, conflicts) in enumerate(built):
+                    writers[position].add(row)
+                    rejected[position] += conflicts
+                if on_row is not None:
+                    on_row(built)
+            results = [writer.close() for writer in writers]
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+    for result, count in zip(results, rejected, strict=True):
+        result.extra = {"conflicts_avoided": count}
+    return results
 
 
 # ------------------------------------------------------------------------------------------- driver side
 class _Workers:
     """A process pool fed in order with a bounded number of batches in flight (or none for one process)."""
 
-    def __init__(self, num_proc: int, bar: Any = None) -> None:
+    def __init__(self, num_proc: int) -> None:
         self.num_proc = num_proc
-        self.bar = bar
-        self.images = 0
-        # Per config, counts only the planner sees (see ``generate``).
-        self.extra_stats: dict[str, dict[str, int]] = {}
         self.pool: Any = None
         if num_proc > 1:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self.pool = multiprocessing.get_context(method).Pool(num_proc)
 
-    def rows(self, cfg: GenConfig, run: RunOptions, split: str, count: int,
-             exclude: Any = None) -> Iterator[dict[str, Any]]:
-        """The ``count`` rows of a split; with ``exclude`` (an evaluation index), candidates sharing a scene, a
-        question instance or a conversation with it are skipped, so the split keeps consecutive candidates that
-        share nothing (row ids keep the candidate's index)."""
-        stats = self.extra_stats.setdefault(cfg.name, {"conflicts_avoided": 0})
-        candidates = count if exclude is None else max_candidates(count)
-        produced = 0
-        batches = self._batches(cfg, run, split, candidates)
-        try:
-            for batch in batches:
-                for row, rejected in batch:
-                    if produced == count:
-                        break
-                    if exclude is not None and exclude.overlap(row) is not None:
-                        stats["contamination_skipped"] = stats.get("contamination_skipped", 0) + 1
-                        continue
-                    stats["conflicts_avoided"] += rejected
-                    self.images += len(row["images"])
-                    produced += 1
-                    if self.bar is not None:
-                        self.bar.update(1)
-                        self.bar.set_postfix(images=self.images, refresh=False)
-                    yield row
-                if produced == count:
-                    break
-        finally:
-            batches.close()
-        if produced < count:
-            raise UserError(f"only {produced} of {count} conversations of split {split!r} share nothing with the "
-                            f"evaluation folders after {candidates} candidates; the source is too small to train "
-                            "on without contamination", where="--exclude-from")
+    def conversations(self, task: ShardTask, run: RunOptions) -> Iterator[list[tuple[dict[str, Any], int]]]:
+        """The conversations of one shard task, in order (built here or in the pool)."""
+        return self.candidates(task.configs, run, task.split, task.start, task.stop)
 
-    def _batches(self, cfg: GenConfig, run: RunOptions, split: str, count: int) -> Generator[list[Any], None, None]:
-        tasks = ((cfg, run, split, start, min(start + BATCH_SIZE, count)) for start in range(0, count, BATCH_SIZE))
+    def candidates(self, configs: tuple[GenConfig, ...], run: RunOptions, split: str, start: int, stop: int
+                   ) -> Iterator[list[tuple[dict[str, Any], int]]]:
+        """Conversations ``start``..``stop`` of ``split`` under ``configs``, in order."""
+        batches = ((configs, run, split, first, min(first + BATCH_SIZE, stop))
+                   for first in range(start, stop, BATCH_SIZE))
         if self.pool is None:
-            yield from map(_build_batch, tasks)
+            for built in map(_build_batch, batches):
+                yield from built
             return
         pending: deque[Any] = deque()
         limit = self.num_proc * IN_FLIGHT_PER_WORKER
-        for task in tasks:
-            pending.append(self.pool.apply_async(_build_batch, (task,)))
+        for batch in batches:
+            pending.append(self.pool.apply_async(_build_batch, (batch,)))
             if len(pending) >= limit:
-                yield pending.popleft().get()
+                yield from pending.popleft().get()
         while pending:
-            yield pending.popleft().get()
+            yield from pending.popleft().get()
 
     def close(self, *, terminate: bool = False) -> None:
         if self.pool is not None:
@@ -200,60 +290,206 @@ def check_configs(configs: Sequence[GenConfig]) -> None:
         seen.add(cfg.name)
 
 
-def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunOptions, *, num_proc: int = 1,
-             overwrite: bool = False, quiet: bool = False, exclude: Any = None) -> Any:
-    """Generate every config x split into ``out_dir`` and return the writer's result.
+ENGINES = ("local", "ray")
 
-    The output folder is checked before any work starts, so a refused folder costs nothing. ``exclude`` (a
-    :class:`generator.dataset.contamination.EvaluationIndex`) keeps every training row free of the scenes, question
-    instances and conversations of the indexed evaluation folders; the manifest records their content hashes.
+
+def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunOptions, *, num_proc: int = 1,
+             overwrite: bool = False, quiet: bool = False, engine: str = "local", ray_address: str | None = None,
+             rows_per_shard: int = DEFAULT_ROWS_PER_SHARD, storage_options: Mapping[str, Any] | None = None,
+             before_shard: Any = None, exclude: Any = None) -> Any:
+    """Generate every config x split into ``out_dir`` (a folder or an fsspec URL) and return the write result.
+
+    The work is cut into shards fixed by ``rows_per_shard`` alone (see :func:`shard_tasks`); ``engine="local"``
+    builds them in this process (rows spread over ``num_proc`` processes), ``engine="ray"`` runs one Ray task per
+    shard on the cluster at ``ray_address`` (a local one with ``num_proc`` CPUs when None). The bytes are the
+    same either way. The output is checked before any work starts, so a refused output costs nothing.
+    ``before_shard`` is called in the worker with each task before it runs (fault-injection in tests).
+    ``exclude`` (a :class:`generator.dataset.contamination.EvaluationIndex`) keeps every training row free of the
+    scenes, question instances and conversations of the indexed evaluation folders (local engine only: which
+    candidates survive is known only in order); the manifest records their content hashes.
     """
-    from generator.dataset.writer import prepare_target, write_dataset
+    from generator.common.progress import progress
+    from generator.dataset.storage import RemoteOutput, SinkSpec, is_url
+    from generator.dataset.writer import (
+        WriteResult,
+        assemble_folder,
+        prepare_target,
+        remove_stale_temporaries,
+        swap_into_place,
+    )
     from generator.generation.variants import preset_description
 
     check_configs(configs)
     check_training_splits(run.splits, exclude)
     if num_proc < 1:
         raise UserError(f"--num-proc must be at least 1, got {num_proc}", where="--num-proc")
-    prepare_target(out_dir, overwrite=overwrite)
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", where="--engine")
+    if rows_per_shard < 1:
+        raise UserError(f"rows per shard must be at least 1, got {rows_per_shard}", where="--rows-per-shard")
+    if engine == "ray":
+        from generator.generation.distributed import import_ray
+
+        import_ray()  # fail before any work when the extra is missing
+    remote = is_url(out_dir)
+    if not remote:
+        target = prepare_target(out_dir, overwrite=overwrite).resolve()
+    if exclude is not None and engine != "local":
+        raise UserError("--exclude-from runs on the local engine only", where="--engine")
     source = _source(run)  # fail early (one line) on a bad source spec, before workers start
     # Instruction catalogue sets are resolved once here so that a missing set fails before any work.
     from generator.generation.plan import candidate_pool
 
     for cfg in configs:
         candidate_pool(cfg.catalogue)
-    from generator.common.progress import progress
-
-    total = len(configs) * sum(run.splits.values())
+    tasks = shard_tasks(configs, run, rows_per_shard=rows_per_shard)
+    default = configs[0].name
+    if remote:
+        # Checked here, after the cheap checks: creating it makes a local folder for the folder files.
+        output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
+        meta_dir, sink = output.meta_dir, output.sink
+    else:
+        meta_dir = target.parent / f".{target.name}.tmp-{os.getpid()}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(target)
+            if meta_dir.exists():
+                shutil.rmtree(meta_dir)
+            meta_dir.mkdir()
+        except OSError as exc:
+            raise UserError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+        sink = SinkSpec("local", str(meta_dir))
+    total = sum(task.rows for task in tasks)
     bar = progress(total=total, desc="generating", unit="conv", quiet=quiet)
-    workers = _Workers(num_proc, bar)
     try:
-        streams = {cfg.name: {split: workers.rows(cfg, run, split, count, exclude)
-                              for split, count in run.splits.items()}
-                   for cfg in configs}
-        # The writer reads each config's extra statistics after consuming that config's rows, so this dict is
-        # filled in while it streams; it is created non-empty so that the writer keeps this very object.
-        for cfg in configs:
-            workers.extra_stats[cfg.name] = {"conflicts_avoided": 0}
+        if engine == "ray":
+            from generator.generation.distributed import run_ray
+
+            results = run_ray(build_shard, tasks, run, sink, default_config=default, address=ray_address,
+                              num_cpus=num_proc, bar=bar, before_shard=before_shard)
+        else:
+            results = _run_local(tasks, run, sink, default_config=default, num_proc=num_proc, bar=bar,
+                                 before_shard=before_shard, exclude=exclude)
+        bar.close()
+        if not remote:
+            # A worker killed while writing leaves its hidden partial file; the retried task wrote the shard.
+            for partial in meta_dir.glob("*/.*.part-*"):
+                partial.unlink()
         card_context = {
-            "extra_stats": workers.extra_stats,
             "pretty_name": "MMMT-IF",
-            "generation_args": _with_exclusions(run.generation_args(configs), exclude),
+            "generation_args": _with_exclusions(run.generation_args(configs, rows_per_shard=rows_per_shard),
+                                                exclude),
             "extra": variants_markdown(configs) + _source_section(source),
             "describe": preset_description,
         }
         # A source whose material carries its own licence (MMDU: CC-BY-NC-4.0) sets the card's licence.
         if getattr(source, "dataset_license", None):
             card_context["license"] = source.dataset_license
-        result = write_dataset(out_dir, streams, card_context=card_context, overwrite=overwrite,
-                               default_config=configs[0].name, quiet=True, validate=False)
+        order = {cfg.name: list(run.splits) for cfg in configs}
+        manifest, stats = assemble_folder(meta_dir, results, order=order, default_config=default,
+                                          card_context=card_context, shards_in_meta_dir=not remote)
+        if remote:
+            output.commit(manifest)
+        else:
+            swap_into_place(meta_dir, target)
+    except BaseException:
+        bar.close()
+        if remote:
+            output.cleanup()
+        else:
+            shutil.rmtree(meta_dir, ignore_errors=True)
+        raise
+    counts = {name: {split: sum(r.rows for r in results if (r.config, r.split) == (name, split)) for split in splits}
+              for name, splits in order.items()}
+    files = sorted([*manifest["files"], "manifest.json"])
+    return WriteResult(path=out_dir if isinstance(out_dir, str) and remote else Path(out_dir),
+                       default_config=default, counts=counts,
+                       files=files, stats=stats, scoring_script="scoring.py" in manifest["files"])
+
+
+def _run_local(tasks: Sequence[ShardTask], run: RunOptions, sink: Any, *, default_config: str, num_proc: int,
+               bar: Any, before_shard: Any = None, exclude: Any = None) -> list[Any]:
+    """Build the shards one after the other in this process; rows are spread over ``num_proc`` processes.
+
+    With ``exclude``, each split draws its conversations from one stream of candidates in index order, skipping
+    those that share a scene, a question instance or a conversation fingerprint with the evaluation folders; the
+    shards of the split take the surviving candidates in turn (row ids keep the candidate's index).
+    """
+    workers = _Workers(num_proc)
+    results: list[Any] = []
+    images = 0
+    streams: dict[tuple[str, tuple[str, ...]], _Decontaminated] = {}
+
+    def on_row(built: list[tuple[dict[str, Any], int]]) -> None:
+        nonlocal images
+        images += sum(len(row["images"]) for row, _ in built)
+        bar.update(len(built))
+        bar.set_postfix(images=images, refresh=False)
+
+    try:
+        for task in tasks:
+            if before_shard is not None:
+                before_shard(task)
+            if exclude is None:
+                conversations: Iterable[list[tuple[dict[str, Any], int]]] = workers.conversations(task, run)
+                stream = None
+            else:
+                key = (task.split, tuple(cfg.name for cfg in task.configs))
+                if key not in streams:
+                    split_size = run.splits[task.split]
+                    streams[key] = _Decontaminated(
+                        workers.candidates(task.configs, run, task.split, 0, max_candidates(split_size)),
+                        exclude, split=task.split, wanted=split_size)
+                stream = streams[key]
+                conversations = stream.take(task.stop - task.start)
+            built = build_shard(task, run, sink, default_config=default_config, conversations=conversations,
+                                on_row=on_row)
+            if stream is not None:
+                skipped = stream.pop_skipped()
+                for result in built:
+                    result.extra["contamination_skipped"] = skipped
+            results.extend(built)
     except BaseException:
         workers.close(terminate=True)
         raise
-    finally:
-        bar.close()
     workers.close()
-    return result
+    return results
+
+
+class _Decontaminated:
+    """Candidates of one split in index order, without those that overlap the evaluation folders."""
+
+    def __init__(self, candidates: Iterator[list[tuple[dict[str, Any], int]]], exclude: Any, *, split: str,
+                 wanted: int) -> None:
+        self.candidates = candidates
+        self.exclude = exclude
+        self.split = split
+        self.wanted = wanted
+        self.seen = 0
+        self.produced = 0
+        self.skipped = 0
+
+    def take(self, count: int) -> Iterator[list[tuple[dict[str, Any], int]]]:
+        """The next ``count`` surviving conversations; a source too small to provide them is a user error."""
+        given = 0
+        while given < count:
+            built = next(self.candidates, None)
+            if built is None:
+                raise UserError(f"only {self.produced} of {self.wanted} conversations of split {self.split!r} "
+                                f"share nothing with the evaluation folders after {self.seen} candidates; the "
+                                "source is too small to train on without contamination", where="--exclude-from")
+            self.seen += 1
+            if any(self.exclude.overlap(row) is not None for row, _ in built):
+                self.skipped += 1
+                continue
+            given += 1
+            self.produced += 1
+            yield built
+
+    def pop_skipped(self) -> int:
+        """Candidates skipped since the last call (recorded with the shard that skipped them)."""
+        skipped, self.skipped = self.skipped, 0
+        return skipped
 
 
 def _source_section(source: Any) -> str:
@@ -301,4 +537,5 @@ def _knob_text(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["DEFAULT_OUT", "DEFAULT_SOURCE", "DEFAULT_SPLITS", "RunOptions", "build_row", "generate"]
+__all__ = ["DEFAULT_OUT", "DEFAULT_SOURCE", "DEFAULT_SPLITS", "RunOptions", "ShardTask", "build_conversation", "build_row",
+           "build_shard", "generate", "shard_tasks"]

@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
 from generator.common.jsonutil import canonical_json
 from generator.common.rng import derive_rng
 from generator.core.instructions.facts import ChatFacts, ImageFacts
-from generator.generation.config import GenConfig
+from generator.generation.config import RENDER_KNOBS, GenConfig
 
 #: How a distractor is framed in the user message (the templates hold the wording of each frame).
 DISTRACTOR_FRAMES: tuple[str, ...] = ("quoted-note", "someone-else", "caption")
@@ -304,11 +304,11 @@ def plan_schedule(cfg: GenConfig, seed: int, split: str, index: int, facts: Chat
     Only the ``instructions`` stream is used, so this is also what the placement statistics are computed from.
     Image-grounded types are drawn only when the chat's ``facts`` are given.
     """
-    return _draw_schedule(cfg, seed, split, index, facts)[0]
+    return draw_schedule(cfg, seed, split, index, facts)[0]
 
 
-def _draw_schedule(cfg: GenConfig, seed: int, split: str, index: int, facts: ChatFacts | None = None
-                   ) -> tuple[Timeline, int]:
+def draw_schedule(cfg: GenConfig, seed: int, split: str, index: int, facts: ChatFacts | None = None
+                  ) -> tuple[Timeline, int]:
     """The timeline and the number of drawn instructions rejected as incompatible with the active set."""
     rng = derive_rng(seed, split, "plan", index, "instructions")
     state = _Schedule(cfg, rng, facts)
@@ -433,16 +433,50 @@ def conversation_id(split: str, index: int) -> str:
     return f"{split}-{index:06d}"
 
 
-def plan_conversation(cfg: GenConfig, *, seed: int, split: str, index: int, source: Any) -> ConversationPlan:
-    """The full plan of conversation ``index`` of ``split``: material from ``source`` plus instruction events."""
+def material_key(cfg: GenConfig) -> tuple[int, int, int]:
+    """Configs with equal keys draw the same images and questions for every conversation (``material`` stream)."""
+    return (cfg.turns, cfg.images_min, cfg.images_max)
+
+
+def schedule_key(cfg: GenConfig) -> tuple[Any, ...]:
+    """Configs with equal keys draw the same instruction timeline: the knobs ``draw_schedule`` reads.
+
+    Render knobs (placement, reminders) and distractors act after the draw, so ``mmmt-if``, ``appended``,
+    ``end-only``, ``system`` and ``distractors`` share one timeline per conversation.
+    """
+    ignored = RENDER_KNOBS | {"distractor_rate"}
+    return tuple((f.name, getattr(cfg, f.name)) for f in fields(cfg) if f.name not in ignored)
+
+
+def plan_material(cfg: GenConfig, *, seed: int, split: str, index: int, source: Any) -> Any:
+    """The images and questions of conversation ``index`` (shared by every config with the same material key)."""
     material_rng = derive_rng(seed, split, "plan", index, "material")
     n_images = material_rng.randint(cfg.images_min, cfg.images_max)
     material = source.sample_chat(material_rng, n_images, cfg.turns)
     if len(material.qas) < cfg.turns:
         raise RuntimeError(f"source {getattr(source, 'name', source)!r} gave {len(material.qas)} questions "
                            f"for {cfg.turns} turns")
-    facts = chat_facts(source, material) if uses_facts(cfg.catalogue) else None
-    timeline, rejected = _draw_schedule(cfg, seed, split, index, facts)
+    return material
+
+
+def schedule_facts(cfg: GenConfig, source: Any, material: Any) -> ChatFacts | None:
+    """The facts of the chat's images when the config's catalogue has image-grounded types, else None."""
+    return chat_facts(source, material) if uses_facts(cfg.catalogue) else None
+
+
+def plan_conversation(cfg: GenConfig, *, seed: int, split: str, index: int, source: Any,
+                      material: Any = None, schedule: tuple[Timeline, int] | None = None) -> ConversationPlan:
+    """The full plan of conversation ``index`` of ``split``: material from ``source`` plus instruction events.
+
+    ``material`` (from :func:`plan_material`) and ``schedule`` (from ``draw_schedule``) may be passed in when
+    already drawn for another config with the same :func:`material_key` / :func:`schedule_key`: they are pure
+    functions of those knobs and the (seed, split, index), so the plan is the same either way.
+    """
+    if material is None:
+        material = plan_material(cfg, seed=seed, split=split, index=index, source=source)
+    if schedule is None:
+        schedule = draw_schedule(cfg, seed, split, index, schedule_facts(cfg, source, material))
+    timeline, rejected = schedule
     system: tuple[PlannedInstruction, ...] = ()
     if cfg.placement == "system":
         # One system message states every instruction of the chat; all of them hold from the first turn.

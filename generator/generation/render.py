@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from generator.authoring.templates import render_template
+from generator.authoring.templates import render_fast
 from generator.authoring.wording import phrasing_count, render_wording
 from generator.common.jsonutil import canonical_json
 from generator.generation.config import GenConfig
@@ -70,8 +70,14 @@ def _catalogue_style(style: str) -> str:
     return {"paraphrased": "paraphrase"}.get(style, style)
 
 
-def _instruction_fields(planned: PlannedInstruction) -> dict[str, str]:
-    return {"id": planned.id, "kwargs": planned.kwargs, "wording": instruction_wording(planned)}
+@lru_cache(maxsize=8192)
+def _fields(planned: PlannedInstruction) -> tuple[tuple[str, str], ...]:
+    return (("id", planned.id), ("kwargs", planned.kwargs), ("wording", instruction_wording(planned)))
+
+
+def _instruction_fields(planned: PlannedInstruction) -> dict[str, Any]:
+    """The ``{"id", "kwargs", "wording"}`` entry of an instruction (a fresh dict from a per-process cache)."""
+    return dict(_fields(planned))
 
 
 def render_prompt(cfg: GenConfig, plan: ConversationPlan, turn: TurnPlan) -> str:
@@ -81,13 +87,14 @@ def render_prompt(cfg: GenConfig, plan: ConversationPlan, turn: TurnPlan) -> str
     distractor = ""
     if turn.distractors:
         d = turn.distractors[0]
-        distractor = render_template("distractor.j2", frame=d.frame, wording=instruction_wording(d.instruction))
+        distractor = render_fast("distractor.j2", {"wording": instruction_wording(d.instruction)}, frame=d.frame)
     reminder = ""
     if cfg.reminder_every > 0 and turn.active and (turn.turn - 1) % cfg.reminder_every == 0:
-        reminder = render_template("appended_block.j2",
-                                   active=[instruction_wording(a.instruction) for a in turn.active])
+        reminder = render_fast("appended_block.j2",
+                               {"active": [instruction_wording(a.instruction) for a in turn.active]})
     layout = "end_only_turn.j2" if cfg.placement == "end-only" else "user_turn.j2"
-    return render_template(layout, question=turn.qa.question, new=new, distractor=distractor, reminder=reminder)
+    return render_fast(layout, {"question": turn.qa.question, "new": new, "distractor": distractor,
+                                "reminder": reminder})
 
 
 def render_turns(cfg: GenConfig, plan: ConversationPlan) -> list[dict[str, Any]]:
@@ -118,12 +125,13 @@ def render_turns(cfg: GenConfig, plan: ConversationPlan) -> list[dict[str, Any]]
 def render_system_prompt(cfg: GenConfig, plan: ConversationPlan) -> str:
     if cfg.placement != "system":
         return ""
-    return render_template("system_prompt.j2", instructions=[instruction_wording(p) for p in plan.system])
+    return render_fast("system_prompt.j2", {"instructions": [instruction_wording(p) for p in plan.system]})
 
 
-def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with_images: bool = True
-               ) -> dict[str, Any]:
-    """One dataset row per the contract; images are rendered (encoded bytes) unless ``with_images`` is False."""
+def render_images(plan: ConversationPlan, *, with_images: bool = True
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The ``images`` and ``image_meta`` columns of a plan's row: drawing and encoding are most of a row's cost,
+    and configs sharing a plan's material share these, so they are made once and passed to :func:`render_row`."""
     from generator.generation.sources import image_meta, render_image
 
     images = []
@@ -136,15 +144,25 @@ def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with
         if with_images:
             data, _format = render_image(spec)
             images.append({"bytes": data, "path": None})
+    return images, metas
+
+
+def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with_images: bool = True,
+               images: tuple[list[dict[str, Any]], list[dict[str, str]]] | None = None) -> dict[str, Any]:
+    """One dataset row per the contract; images are rendered (encoded bytes) unless ``with_images`` is False.
+
+    ``images`` is what :func:`render_images` returned for this plan's material (possibly under another config).
+    """
+    columns, metas = images if images is not None else render_images(plan, with_images=with_images)
     return {
         "id": plan.id,
         "config": cfg.name,
         "source": source_name,
         "system_prompt": render_system_prompt(cfg, plan),
-        "images": images,
+        "images": columns,
         "image_meta": metas,
         "turns": render_turns(cfg, plan),
     }
 
 
-__all__ = ["event_wording", "instruction_wording", "render_prompt", "render_row", "render_turns"]
+__all__ = ["event_wording", "instruction_wording", "render_images", "render_prompt", "render_row", "render_turns"]

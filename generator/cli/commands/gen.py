@@ -88,15 +88,24 @@ def resolve_configs(variants: tuple[str, ...], config_files: tuple[Path, ...], *
                    "(names starting with 'train') must not share; repeatable.")
 @click.option("--num-proc", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Worker processes (the output is identical for any value).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this machine (--num-proc processes); ray: one Ray task per shard (needs mmmt-if[ray]). "
+                   "The output is identical for both.")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="Ray cluster to use with --engine ray (e.g. auto, ray://head:10001); default: a local instance "
+                   "with --num-proc CPUs.")
+@click.option("--rows-per-shard", type=click.IntRange(1), default=2000, show_default=True,
+              help="Rows per parquet file: the unit of work of every engine (changes the file layout).")
 @click.option("--out", "out_dir", default="mmmt-if", show_default=True,
-              type=click.Path(path_type=Path, file_okay=False), help="Output dataset folder.")
+              help="Output dataset folder, or an fsspec URL such as s3://bucket/prefix (needs mmmt-if[s3]).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def command(turns: int | None, seed: int, conversations: int | None, variants: tuple[str, ...],
             config_files: tuple[Path, ...], source: str, revision: str | None, column_map: str | None, difficulty: int,
             images_per_chat: str | None,
             instruction_turns: str | None, splits_text: str | None, exclude_from: tuple[Path, ...], num_proc: int,
-            out_dir: Path, overwrite: bool, quiet: bool) -> None:
+            engine: str, ray_address: str | None, rows_per_shard: int, out_dir: str, overwrite: bool,
+            quiet: bool) -> None:
     """Generate a seeded, validated MMMT-IF dataset folder (Hub layout, one config per variant)."""
     from generator.generation.config import parse_splits
     from generator.generation.pipeline import DEFAULT_SPLITS, RunOptions, generate
@@ -132,6 +141,10 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
 
         parsed_map = parse_column_map(column_map)
     run = RunOptions(seed=seed, splits=splits, source=source, column_map=parsed_map, difficulty=difficulty)
+    from generator.dataset.storage import is_url
+
+    if ray_address is not None and engine != "ray":
+        raise UserError("--ray-address applies only with --engine ray", where="--ray-address")
     exclude = None
     if exclude_from:
         from generator.dataset.contamination import EvaluationIndex
@@ -139,14 +152,20 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
 
         check_training_splits(splits, True)  # refuse a wrong call before reading the folders
         exclude = EvaluationIndex.from_folders(exclude_from)
-    result = generate(out_dir, configs, run, num_proc=num_proc, overwrite=overwrite, quiet=quiet, exclude=exclude)
+    out: str | Path = out_dir if is_url(out_dir) else Path(out_dir)
+    result = generate(out, configs, run, num_proc=num_proc, overwrite=overwrite, quiet=quiet, engine=engine,
+                      ray_address=ray_address, rows_per_shard=rows_per_shard, exclude=exclude)
     if quiet:
         return
     total = sum(sum(c.values()) for c in result.counts.values())
     names = ", ".join(result.counts)
     click.echo(f"wrote {total} conversations to {out_dir} (configs: {names}; splits: "
                f"{', '.join(f'{k}={v}' for k, v in splits.items())}; seed {seed})")
-    click.echo(f"load it with: datasets.load_dataset({str(out_dir)!r}, {result.default_config!r})")
+    if is_url(out_dir):
+        click.echo(f"load it with: datasets.load_dataset('parquet', data_files="
+                   f"'{out_dir.rstrip('/')}/{result.default_config}/*.parquet')")
+    else:
+        click.echo(f"load it with: datasets.load_dataset({str(out_dir)!r}, {result.default_config!r})")
 
 
 COMMANDS.register(command.name or "", command)

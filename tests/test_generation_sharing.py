@@ -1,0 +1,140 @@
+"""Shared work done once gives the same rows: cached template skeletons, shared plans and images, merged shard
+statistics, the arrow schema without ``datasets``, and shards cut by the run alone."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from generator.authoring.templates import render_fast, render_template
+
+_WORDS = ["", " ", "Answer in one line.", "Start with 'B'. ", "{{ not jinja }}", "a\nb", "ß × €", "\x01"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_rendering_equals_jinja(seed: int) -> None:
+    rng = random.Random(seed)
+
+    def words(n: int) -> list[str]:
+        return [rng.choice(_WORDS) for _ in range(n)]
+
+    for _ in range(10):
+        cases = [
+            ("user_turn.j2", {"question": rng.choice(_WORDS), "new": words(rng.randrange(4)),
+                              "distractor": rng.choice(_WORDS), "reminder": rng.choice(_WORDS)}, {}),
+            ("end_only_turn.j2", {"question": rng.choice(_WORDS), "new": words(rng.randrange(4)),
+                                  "distractor": rng.choice(_WORDS), "reminder": rng.choice(_WORDS)}, {}),
+            ("appended_block.j2", {"active": words(rng.randrange(8))}, {}),
+            ("system_prompt.j2", {"instructions": words(rng.randrange(8))}, {}),
+            ("distractor.j2", {"wording": rng.choice(_WORDS)},
+             {"frame": rng.choice(["quoted-note", "someone-else", "caption"])}),
+        ]
+        for name, verbatim, plain in cases:
+            assert render_fast(name, verbatim, **plain) == render_template(name, **verbatim, **plain), (name, verbatim)
+
+
+def test_fast_rendering_falls_back_when_a_value_is_not_inserted_verbatim(tmp_path, monkeypatch) -> None:
+    from generator.authoring import templates
+
+    (tmp_path / "shout.j2").write_text("{{ question | upper }}!")
+    monkeypatch.setattr(templates, "get_template",
+                        lambda name, folder=None: templates.make_environment(tmp_path).get_template(name))
+    monkeypatch.setattr(templates, "render_template",
+                        lambda name, **ctx: templates.get_template(name).render(**ctx).strip())
+    templates._skeleton.cache_clear()
+    try:
+        assert templates.render_fast("shout.j2", {"question": "why"}) == "WHY!"
+    finally:
+        templates._skeleton.cache_clear()
+
+
+def test_arrow_schema_and_yaml_equal_what_datasets_builds() -> None:
+    from generator.dataset.features import arrow_schema, build_features, features_yaml
+
+    built = build_features()
+    assert arrow_schema().equals(built.arrow_schema, check_metadata=True)
+    assert features_yaml() == built._to_yaml_list()
+
+
+def test_configs_sharing_conversations_build_the_same_rows_as_alone() -> None:
+    from generator.generation.pipeline import RunOptions, build_conversation
+    from generator.generation.variants import get_variant
+
+    names = ("mmmt-if", "appended", "end-only", "system", "distractors", "updates")
+    configs = tuple(get_variant(name).replace(turns=6) for name in names)
+    run = RunOptions(seed=3)
+    for index in range(3):
+        together = build_conversation(configs, run, "test", index)
+        for cfg, (row, rejected) in zip(configs, together, strict=True):
+            alone, alone_rejected = build_conversation((cfg,), run, "test", index)[0]
+            assert row == alone and rejected == alone_rejected, (cfg.name, index)
+        assert together[0][0]["images"] is together[1][0]["images"]  # drawn and encoded once
+
+
+def test_merged_shard_statistics_equal_one_pass() -> None:
+    from generator.dataset.stats import StatsAccumulator
+    from generator.generation.pipeline import RunOptions, build_conversation
+    from generator.generation.variants import get_variant
+
+    cfg = get_variant("updates").replace(turns=5)
+    rows = [(split, build_conversation((cfg,), RunOptions(seed=1), split, i)[0][0])
+            for split in ("test", "validation") for i in range(7)]
+    whole = StatsAccumulator()
+    for split, row in rows:
+        whole.add(row, split)
+    merged = StatsAccumulator()
+    for start in range(0, len(rows), 3):
+        part = StatsAccumulator()
+        for split, row in rows[start:start + 3]:
+            part.add(row, split)
+        merged.merge(part)
+    assert merged.result({"x": 1}) == whole.result({"x": 1})
+
+
+def test_shard_tasks_depend_on_the_run_only() -> None:
+    from generator.generation.pipeline import RunOptions, shard_tasks
+    from generator.generation.variants import get_variant
+
+    configs = [get_variant("mmmt-if"), get_variant("appended"), get_variant("long")]
+    tasks = shard_tasks(configs, RunOptions(splits={"test": 10, "validation": 0}), rows_per_shard=4)
+    # mmmt-if and appended share their material; long (100 turns) has its own.
+    assert [([c.name for c in t.configs], t.split, t.index, t.count, t.start, t.stop) for t in tasks] == [
+        (["mmmt-if", "appended"], "test", 0, 3, 0, 4), (["mmmt-if", "appended"], "test", 1, 3, 4, 8),
+        (["mmmt-if", "appended"], "test", 2, 3, 8, 10), (["mmmt-if", "appended"], "validation", 0, 1, 0, 0),
+        (["long"], "test", 0, 3, 0, 4), (["long"], "test", 1, 3, 4, 8), (["long"], "test", 2, 3, 8, 10),
+        (["long"], "validation", 0, 1, 0, 0)]
+
+
+def test_rows_per_shard_changes_files_not_rows(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from generator.generation.pipeline import RunOptions, generate
+    from generator.generation.variants import get_variant
+
+    configs = [get_variant("mmmt-if").replace(turns=2, images_min=1, images_max=1)]
+    run = RunOptions(seed=5, splits={"test": 7})
+    generate(tmp_path / "one", configs, run, quiet=True)
+    result = generate(tmp_path / "three", configs, run, rows_per_shard=3, quiet=True)
+    shards = sorted((tmp_path / "three" / "mmmt-if").glob("*.parquet"))
+    assert [p.name for p in shards] == [f"test-0000{i}-of-00003.parquet" for i in range(3)]
+    assert [pq.ParquetFile(p).metadata.num_rows for p in shards] == [3, 3, 1]
+    one = pq.read_table(tmp_path / "one" / "mmmt-if" / "test-00000-of-00001.parquet")
+    assert pq.ParquetDataset(shards).read().to_pylist() == one.to_pylist()
+    assert result.counts == {"mmmt-if": {"test": 7}}
+
+
+def test_ray_engine_without_ray_fails_in_one_line(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from generator.cli import cli
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    result = CliRunner().invoke(cli, ["gen", "--turns", "2", "--conversations", "2", "--engine", "ray", "--quiet",
+                                      "--out", str(tmp_path / "ds")])
+    assert result.exit_code != 0
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1 and "pip install 'mmmt-if[ray]'" in message, message
+    assert "Traceback" not in message and not (tmp_path / "ds").exists()
