@@ -128,7 +128,7 @@ def test_grpo_trainer_logs_our_verdicts(exported: tuple[Path, Path], tmp_path: P
             conversation, turn = keys[json.dumps(prompt, sort_keys=True)]
             responses.append({"id": conversation, "turn": turn, "sample": sample,
                               "response": completion[0]["content"]})
-        verdicts = {r.sample: r.pif for r in evaluate_rows(rows, responses).results}
+        verdicts = {d["sample"]: d["pif"] for d in evaluate_rows(rows, responses).details()}
         ours = []
         for sample, (_, _, logged) in enumerate(batch):
             expected = verdicts[sample]
