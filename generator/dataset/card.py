@@ -82,7 +82,7 @@ def make_summary(dataset_dir: str | os.PathLike, *, default_config: str, config_
     root = Path(dataset_dir)
     configs = {}
     for name, info in config_info.items():
-        splits = {}
+        splits: dict[str, dict[str, Any]] = {}
         for split, sinfo in info["splits"].items():
             splits[split] = {"num_examples": int(sinfo["num_examples"]), "num_bytes": int(sinfo["num_bytes"]),
                              "files": list(sinfo["files"]),
@@ -131,7 +131,7 @@ def summarize_dir(dataset_dir: str | os.PathLike) -> dict[str, Any]:
     default = manifest.get("default_config")
     if default not in files:
         default = "mmmt-if" if "mmmt-if" in files else names[0]
-    config_info = {}
+    config_info: dict[str, Any] = {}
     for name in names:
         split_order = recorded.get(name, [])
         splits = [s for s in split_order if s in files[name]] + sorted(s for s in files[name] if s not in split_order)
@@ -530,7 +530,7 @@ def check_card(dataset_dir: str | os.PathLike) -> list[str]:
             problems.append(f"README.md: dataset_info[{name}].features: cannot be parsed ({exc})")
             declared = None
         for split, files in matched_by_split.items():
-            rows = 0
+            rows: int | None = 0
             for rel in files:
                 try:
                     parquet = pq.ParquetFile(root / rel)
@@ -538,7 +538,7 @@ def check_card(dataset_dir: str | os.PathLike) -> list[str]:
                     problems.append(f"{rel}: not a readable parquet file ({exc})")
                     rows = None
                     break
-                rows += parquet.metadata.num_rows
+                rows = (rows or 0) + parquet.metadata.num_rows
                 if declared is not None and not parquet.schema_arrow.remove_metadata().equals(
                         declared.arrow_schema.remove_metadata()):
                     fields = "; ".join(schema_differences(parquet.schema_arrow, declared.arrow_schema))

@@ -78,6 +78,8 @@ def encode_image(value: Any) -> dict[str, Any]:
         data, path = value.get("bytes"), value.get("path")
         if data:
             return {"bytes": bytes(data), "path": os.path.basename(path) if path else None}
+        if not isinstance(path, str | os.PathLike):
+            raise ValueError("an image mapping needs 'bytes' or a 'path'")
         with open(path, "rb") as handle:
             return {"bytes": handle.read(), "path": os.path.basename(path)}
     filename = getattr(value, "filename", "")
@@ -391,7 +393,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     Only folders of this very output whose process no longer exists are removed: a concurrent run's temporary
     folder (live pid, or one owned by another user) is left alone.
     """
-    removed = []
+    removed: list[Path] = []
     prefix = f".{target.name}.tmp-"
     try:
         siblings = list(target.parent.iterdir())

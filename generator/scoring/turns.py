@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from generator.common.errors import UnknownInstructionError, ValidationError
 from generator.core.answers import CHECKABLE_TYPES, check_answer, is_checkable
@@ -56,7 +56,7 @@ class TurnSpec:
         return is_checkable(self.reference_answer, self.answer_type)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -199,7 +199,7 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
             # when first seen: only its turn bound is checked again.
             iid, given_at, raw = item.get("id"), item.get("given_at"), item.get("kwargs")
             hit = instances.get((iid, raw)) if isinstance(iid, str) and isinstance(raw, str | None) else None
-            if hit is not None and type(given_at) is int and 1 <= given_at <= number:
+            if hit is not None and isinstance(iid, str) and _is_int(given_at) and 1 <= given_at <= number:
                 group, kwargs, instruction, grounded = hit
                 active.append(ActiveInstruction(key=_unique_key(iid, used), id=iid, group=group, given_at=given_at,
                                                 kwargs=kwargs, instruction=instruction, grounded=grounded))
