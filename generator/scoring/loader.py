@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from generator.common.errors import UserError
+from generator.common.reading import dataset_error, loading_errors
 
 COLUMNS = ["id", "turns"]
 BATCH_SIZE = 256  # rows converted to Python per call; one at a time is several times slower
@@ -45,10 +46,10 @@ def load_rows(dataset: str | os.PathLike, config: str | None = None, split: str 
         hint = f" (available configs: {', '.join(configs)})" if configs else ""
         raise UserError(f"cannot load the dataset: {exc}{hint}", where=where) from None
     except Exception as exc:
-        if isinstance(exc, OSError) or type(exc).__module__.startswith(
-                ("datasets", "huggingface_hub", "requests", "httpx", "fsspec")):
-            raise UserError(f"cannot load the dataset: {type(exc).__name__}: {exc}", where=where) from None
-        raise
+        error = dataset_error(exc, where)
+        if error is None:
+            raise
+        raise error from None
     finally:
         datasets.config.USE_PARQUET_EXPORT = saved_export
     splits = sorted(loaded)
@@ -63,8 +64,9 @@ def load_rows(dataset: str | os.PathLike, config: str | None = None, split: str 
     if missing:
         raise UserError(f"the dataset lacks the column(s) {', '.join(missing)}", where=where)
     rows: list[dict] = []
-    for batch in loaded[split].iter(batch_size=BATCH_SIZE):
-        rows.extend({"id": rid, "turns": turns} for rid, turns in zip(batch["id"], batch["turns"], strict=True))
+    with loading_errors(where):  # a truncated or zeroed shard fails here, when it is read
+        for batch in loaded[split].iter(batch_size=BATCH_SIZE):
+            rows.extend({"id": rid, "turns": turns} for rid, turns in zip(batch["id"], batch["turns"], strict=True))
     return rows
 
 

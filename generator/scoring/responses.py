@@ -7,12 +7,12 @@ skipped silently. Extra fields (model name, token usage) are allowed and ignored
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.common.errors import UserError, ValidationError
+from generator.common.reading import iter_json_lines
 
 
 @dataclass(frozen=True)
@@ -56,34 +56,12 @@ def parse_response(record: object, where: str) -> Response:
 
 
 def iter_responses_file(path: str | Path) -> Iterator[Response]:
-    """Yield the responses of a JSON Lines file (blank lines are allowed; anything else must parse)."""
-    path = Path(path)
-    try:
-        handle = path.open("r", encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("responses file not found", where=str(path)) from None
-    except OSError as exc:
-        raise UserError(f"cannot read responses file: {exc.strerror}", where=str(path)) from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:line {number}"
-            try:
-                record = json.loads(line, object_pairs_hook=_unique_keys)
-            except ValueError as exc:
-                raise ValidationError(f"malformed JSON ({exc})", where=where) from None
-            yield parse_response(record, where)
+    """Yield the responses of a JSON Lines file (blank lines are allowed; anything else must parse).
 
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """A JSON object whose key repeats (two "response" fields) is ambiguous: refuse it instead of keeping one."""
-    record: dict[str, object] = {}
-    for key, value in pairs:
-        if key in record:
-            raise ValueError(f"key {key!r} appears twice")
-        record[key] = value
-    return record
+    Lines go through the shared reader: strict UTF-8, no repeated key, bounded depth, no lone surrogate.
+    """
+    for where, record in iter_json_lines(path, what="responses file"):
+        yield parse_response(record, where)
 
 
 def collect_responses(responses: Iterable[Response | Mapping], *, source: str = "responses") -> list[Response]:
