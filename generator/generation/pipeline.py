@@ -38,12 +38,13 @@ class RunOptions:
     def generation_args(self, configs: Sequence[GenConfig]) -> dict[str, Any]:
         """What the manifest records: enough to regenerate the folder byte for byte (never the process count)."""
         from generator import __version__
+        from generator.generation.sources.base import public_source
 
         return {
             "generator_version": __version__,
             "seed": self.seed,
             "splits": dict(self.splits),
-            "source": self.source,
+            "source": public_source(self.source),
             "column_map": dict(self.column_map) if self.column_map else None,
             "difficulty": self.difficulty,
             "variants": [cfg.to_dict() for cfg in configs],
@@ -78,9 +79,10 @@ def _build(cfg: GenConfig, run: RunOptions, split: str, index: int, *, validate:
            ) -> tuple[dict[str, Any], int]:
     from generator.generation.plan import plan_conversation
     from generator.generation.render import render_row
+    from generator.generation.sources.base import public_source
 
     plan = plan_conversation(cfg, seed=run.seed, split=split, index=index, source=_source(run))
-    row = render_row(cfg, plan, source_name=run.source)
+    row = render_row(cfg, plan, source_name=public_source(run.source))
     if validate:
         from generator.dataset.schema import validate_row
 

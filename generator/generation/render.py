@@ -125,6 +125,7 @@ def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with
                ) -> dict[str, Any]:
     """One dataset row per the contract; images are rendered (encoded bytes) unless ``with_images`` is False."""
     from generator.generation.sources import image_meta, render_image
+    from generator.generation.sources.base import provenance
 
     images = []
     metas = []
@@ -132,7 +133,7 @@ def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with
         meta = image_meta(spec)
         metas.append({"name": f"Image{position + 1}", "source": str(meta.get("source", "")),
                       "license": str(meta.get("license", "")), "attribution": str(meta.get("attribution", "")),
-                      "spec": canonical_json(spec)})
+                      "spec": canonical_json(provenance(spec))})
         if with_images:
             data, _format = render_image(spec)
             images.append({"bytes": data, "path": None})
