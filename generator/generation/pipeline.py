@@ -13,6 +13,7 @@ import os
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
@@ -162,13 +163,23 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
 
     The output folder is checked before any work starts, so a refused folder costs nothing.
     """
-    from generator.dataset.writer import prepare_target, write_dataset
-    from generator.generation.variants import preset_description
+    from generator.dataset.writer import output_lock, prepare_target, recover_leftovers
 
     check_configs(configs)
     if num_proc < 1:
         raise UserError(f"--num-proc must be at least 1, got {num_proc}", where="--num-proc")
     prepare_target(out_dir, overwrite=overwrite)
+    with output_lock(out_dir):
+        recover_leftovers(Path(out_dir).resolve())
+        return _generate_locked(out_dir, configs, run, num_proc=num_proc, overwrite=overwrite, quiet=quiet)
+
+
+def _generate_locked(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunOptions, *, num_proc: int,
+                     overwrite: bool, quiet: bool) -> Any:
+    """The work of :func:`generate`, with the output locked against a concurrent run."""
+    from generator.dataset.writer import write_dataset
+    from generator.generation.variants import preset_description
+
     _source(run)  # fail early (one line) on a bad source spec, before workers start
     # Instruction catalogue sets are resolved once here so that a missing set fails before any work.
     from generator.generation.plan import candidate_pool
