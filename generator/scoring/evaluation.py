@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.common.atomic import check_distinct_paths, check_output_path
+from generator.common.atomic import Writer, check_distinct_paths, check_output_path, write_together
 from generator.scoring.metrics import build_report, details_records
-from generator.scoring.report import format_summary, write_details, write_report
+from generator.scoring.report import details_writer, format_summary, report_writer
 from generator.scoring.responses import Response, collect_responses, read_responses
 from generator.scoring.turns import TurnSpec, prepare_turns
 from generator.scoring.verdicts import ResponseResult, check_mode, evaluate
@@ -63,10 +63,13 @@ def run_score(dataset: str, *, responses_path: str | Path, out: str | Path, conf
               split: str | None = None, revision: str | None = None, details: str | Path | None = None,
               mode: str = "strict", echo: Callable[[str], None] | None = print, progress: Progress | None = None,
               schema: dict | None = None, require_schema_check: bool = True,
-              rows: Sequence[Mapping] | None = None) -> dict:
-    """Load, score, validate and write: the whole of ``mmmtif score`` except plotting.
+              rows: Sequence[Mapping] | None = None,
+              more_outputs: Callable[[dict], Mapping[Path, Writer]] | None = None) -> dict:
+    """Load, score, validate and write: the whole of ``mmmtif score``.
 
     ``echo`` receives the summary (None for quiet). ``rows`` skips loading (already loaded by the caller).
+    ``more_outputs`` maps the report to further files (the plot). All files are written together: when one
+    cannot be written, none of the previous files changes.
     """
     check_mode(mode)
     check_distinct_paths({"--responses": responses_path, "--out": out, "--details": details})
@@ -80,9 +83,13 @@ def run_score(dataset: str, *, responses_path: str | Path, out: str | Path, conf
         rows = load_rows(dataset, config, split, revision)
     evaluation = evaluate_rows(rows, responses, mode, progress=progress, source=str(dataset))
     report = evaluation.report()
-    write_report(report, out, schema=schema, require_schema_check=require_schema_check)
+    files: dict[Path, Writer] = {
+        Path(out): report_writer(report, schema=schema, require_schema_check=require_schema_check)}
     if details is not None:
-        write_details(evaluation.details(), details)
+        files[Path(details)] = details_writer(evaluation.details())
+    if more_outputs is not None:
+        files.update(more_outputs(report))
+    write_together(files)
     if echo is not None:
         echo(format_summary(report))
     return report
