@@ -152,6 +152,37 @@ def summarize_dir(dataset_dir: str | os.PathLike) -> dict[str, Any]:
                         departures=[str(d) for d in departures] if isinstance(departures, list) else [])
 
 
+#: Licence identifiers the Hub knows that images of this tool's sources carry (others make the card say ``other``).
+HUB_LICENCES = frozenset({"apache-2.0", "mit", "cc0-1.0", "cc-by-2.0", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0",
+                          "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-4.0",
+                          "odc-by", "pddl", "odbl", "bsd-3-clause", "unlicense"})
+
+
+def image_licence_counts(summary: Mapping[str, Any]) -> dict[str, int]:
+    """Named images per licence over every config (an empty licence counts as ``unspecified``)."""
+    licences: dict[str, int] = {}
+    for stats in summary["stats"].values():
+        for licence, n in (stats.get("image_licenses") or {}).items():
+            key = str(licence or "unspecified")
+            licences[key] = licences.get(key, 0) + n
+    return licences
+
+
+def dataset_licence(summary: Mapping[str, Any]) -> str:
+    """The card's ``license:``: the images' one licence when they share a known one, else ``other``.
+
+    The generated text is Apache-2.0 like the tool; images keep their own terms, so a dataset whose images are
+    under several or unknown licences (a user's folder says "unspecified") is ``other``, with the table of the
+    card's "Image licences" section, never a blanket Apache-2.0.
+    """
+    licences = {licence.lower() for licence in image_licence_counts(summary)}
+    if not licences:
+        return DEFAULT_LICENSE
+    if len(licences) == 1 and next(iter(licences)) in HUB_LICENCES:
+        return next(iter(licences))
+    return "other"
+
+
 def card_metadata(summary: Mapping[str, Any], *, license: str | None = None, pretty_name: str | None = None
                   ) -> dict[str, Any]:
     """The YAML metadata of the card: licence, tasks, language, size, ``configs`` and ``dataset_info``."""
@@ -176,7 +207,7 @@ def card_metadata(summary: Mapping[str, Any], *, license: str | None = None, pre
         })
         largest = max(largest, sum(s["num_examples"] for s in info["splits"].values()))
     return {
-        "license": license or DEFAULT_LICENSE,
+        "license": license or dataset_licence(summary),
         "task_categories": list(TASK_CATEGORIES),
         "language": ["en"],
         "size_categories": [size_category(largest)],
@@ -275,9 +306,7 @@ def _template_vars(summary: Mapping[str, Any], describe: Callable[[str], str] | 
             })
         example = {"id": row["id"], "config": row.get("config", default), "turns": turns,
                    "n_turns": len(row["turns"]), "n_images": len(row.get("image_meta") or [])}
-    licences: dict[str, int] = {}
-    for licence, n in summary["stats"][default]["image_licenses"].items():
-        licences[licence or "unspecified"] = licences.get(licence or "unspecified", 0) + n
+    licences = image_licence_counts(summary)
     lows = [s["images_per_conversation"]["min"] for s in summary["stats"].values() if s["conversations"]]
     highs = [s["images_per_conversation"]["max"] for s in summary["stats"].values() if s["conversations"]]
     low, high = (min(lows), max(highs)) if lows else (0, 0)
@@ -289,6 +318,7 @@ def _template_vars(summary: Mapping[str, Any], describe: Callable[[str], str] | 
         "turn_gaps": "turn-gaps" in (summary.get("departures") or []),
         "example": example,
         "image_licenses": sorted(licences.items()),
+        "licence_is_other": dataset_licence(summary) == "other",
         "images_range": f"{low}" if low == high else f"{low}-{high}",
         "default_config": default,
         "first_split": default_splits[0] if default_splits else "test",
