@@ -223,6 +223,16 @@ def read_front_matter(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str
     return split_front_matter(read_text(path, what="README"), os.fspath(path))
 
 
+def check_dataset_folder(folder: str | os.PathLike[str]) -> None:
+    """A local dataset folder needs its card: without README.md, ``load_dataset`` would read every config's shards
+    as one split (and report duplicate conversation ids); say what is missing instead."""
+    path = Path(folder)
+    if path.is_dir() and not (path / "README.md").is_file():
+        raise UserError("no README.md: a dataset folder written by mmmt-if has a card whose configs tell "
+                        "load_dataset which files form each config (regenerate the folder or restore README.md)",
+                        where=os.fspath(folder))
+
+
 # --------------------------------------------------------------------------------------------------- parquet
 def open_parquet(path: str | os.PathLike[str], where: str | None = None) -> Any:
     """A ``pyarrow.parquet.ParquetFile``; truncated, zeroed or foreign files are one line naming the file."""
@@ -274,6 +284,6 @@ def loading_errors(where: str) -> Iterator[None]:
         raise error from None
 
 
-__all__ = ["MAX_DEPTH", "check_value", "dataset_error", "decode_utf8", "iter_json_lines", "json_object_lines",
+__all__ = ["MAX_DEPTH", "check_dataset_folder", "check_value", "dataset_error", "decode_utf8", "iter_json_lines", "json_object_lines",
            "load_json_file", "load_yaml_file", "loading_errors", "loads_json", "loads_yaml", "open_parquet",
            "read_bytes", "read_front_matter", "read_text", "split_front_matter"]

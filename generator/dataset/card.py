@@ -48,11 +48,12 @@ def embedded_image_counts(paths: list[Path]) -> dict[str, int]:
     counts), never the image bytes.
     """
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+
+    from generator.common.reading import open_parquet
 
     images = without = 0
     for path in paths:
-        parquet = pq.ParquetFile(path)
+        parquet = open_parquet(path)
         leaves = [parquet.schema.column(i).path for i in range(len(parquet.schema))]
         leaf = next((name for name in leaves if name.startswith("images.") and name.endswith(".path")), None)
         if leaf is None or not parquet.metadata.num_rows:
@@ -109,8 +110,7 @@ def make_summary(dataset_dir: str | os.PathLike, *, default_config: str, config_
 
 def summarize_dir(dataset_dir: str | os.PathLike) -> dict[str, Any]:
     """Rebuild the card summary from a written folder (parquet footers, statistics, manifest)."""
-    import pyarrow.parquet as pq
-
+    from generator.common.reading import open_parquet
     from generator.dataset.layout import dataset_files, split_totals
     from generator.dataset.manifest import load_manifest
     from generator.dataset.stats import iter_parquet_rows, stats_from_dir
@@ -143,7 +143,7 @@ def summarize_dir(dataset_dir: str | os.PathLike) -> dict[str, Any]:
     example = None
     first_split = next(iter(config_info[default]["splits"]))
     first_file = root / config_info[default]["splits"][first_split]["files"][0]
-    if pq.ParquetFile(first_file).metadata.num_rows:
+    if open_parquet(first_file).metadata.num_rows:
         example = next(iter_parquet_rows(first_file, columns=("id", "config", "source", "system_prompt",
                                                               "image_meta", "turns"), batch_size=1))
     departures = manifest.get("departures")
@@ -406,8 +406,15 @@ def render_card_for_folder(dataset_dir: str | os.PathLike, *, version: str | Non
     ``options`` (``pretty_name``, ``extra``, ``license``, ``repo_id``) override the recorded ones; for a release
     pass ``repo_id`` so that the usage snippets name the Hub repository.
     """
+    from generator.dataset.notes import card_notes, with_notes
+
     merged = {**card_options_from_manifest(dataset_dir), **{k: v for k, v in options.items() if v is not None}}
-    return render_card(dataset_dir, version=version, changelog=changelog, describe=describe, **merged)
+    rendered = render_card(dataset_dir, version=version, changelog=changelog, describe=describe, **merged)
+    try:  # the owner's notes survive every regeneration
+        notes = card_notes((Path(dataset_dir) / "README.md").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        notes = ""
+    return with_notes(rendered, notes)
 
 
 def write_assets(dataset_dir: str | os.PathLike, summary: Mapping[str, Any]) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
-from generator.common.reading import loading_errors
+from generator.common.reading import check_dataset_folder, loading_errors
 
 
 def load_conversations(dataset: str, config: str | None, split: str | None, *, quiet: bool = False) -> Any:
@@ -19,6 +19,7 @@ def load_conversations(dataset: str, config: str | None, split: str | None, *, q
 
     if dataset.startswith((".", "/", "~")) and not Path(dataset).expanduser().exists():
         raise UserError("no such folder (write one with `mmmtif-gen`)", where=dataset)
+    check_dataset_folder(Path(dataset).expanduser())
     if quiet:
         datasets.disable_progress_bars()
     with loading_errors(dataset):

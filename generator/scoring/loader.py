@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from generator.common.errors import UserError
-from generator.common.reading import dataset_error, loading_errors
+from generator.common.reading import check_dataset_folder, dataset_error, loading_errors
 
 COLUMNS = ["id", "turns"]
 BATCH_SIZE = 256  # rows converted to Python per call; one at a time is several times slower
@@ -31,6 +31,8 @@ def load_rows(dataset: str | os.PathLike, config: str | None = None, split: str 
     local = _is_local(dataset)
     if not local and (os.path.exists(dataset) or dataset.count("/") != 1 or dataset.startswith((".", "/"))):
         raise UserError("dataset folder not found (give a dataset folder or a Hub repo id ORG/NAME)", where=dataset)
+    if local:
+        check_dataset_folder(dataset)
     import datasets
 
     where = dataset if config is None else f"{dataset} (config {config})"
