@@ -17,6 +17,7 @@ Standard library only at module level, because the released ``scoring.py`` embed
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -273,10 +274,25 @@ def dataset_error(exc: BaseException, where: str) -> UserError | None:
 
 
 @contextmanager
+def quiet_loading_logs() -> Iterator[None]:
+    """Silence the loaders' own error logs inside the block: the failure is reported once, as one line."""
+    loggers = [logging.getLogger(name) for name in ("datasets", "huggingface_hub", "fsspec")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@contextmanager
 def loading_errors(where: str) -> Iterator[None]:
     """Turn data-loading failures inside the block into one-line errors (see :func:`dataset_error`)."""
     try:
-        yield
+        with quiet_loading_logs():
+            yield
     except Exception as exc:
         error = dataset_error(exc, where)
         if error is None or error is exc:
@@ -284,6 +300,23 @@ def loading_errors(where: str) -> Iterator[None]:
         raise error from None
 
 
-__all__ = ["MAX_DEPTH", "check_dataset_folder", "check_value", "dataset_error", "decode_utf8", "iter_json_lines", "json_object_lines",
-           "load_json_file", "load_yaml_file", "loading_errors", "loads_json", "loads_yaml", "open_parquet",
-           "read_bytes", "read_front_matter", "read_text", "split_front_matter"]
+__all__ = [
+    "MAX_DEPTH",
+    "check_dataset_folder",
+    "check_value",
+    "dataset_error",
+    "decode_utf8",
+    "iter_json_lines",
+    "json_object_lines",
+    "load_json_file",
+    "load_yaml_file",
+    "loading_errors",
+    "loads_json",
+    "loads_yaml",
+    "open_parquet",
+    "quiet_loading_logs",
+    "read_bytes",
+    "read_front_matter",
+    "read_text",
+    "split_front_matter",
+]

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from generator.common.errors import UserError
-from generator.common.reading import check_dataset_folder, dataset_error, loading_errors
+from generator.common.reading import check_dataset_folder, dataset_error, loading_errors, quiet_loading_logs
 
 COLUMNS = ["id", "turns"]
 BATCH_SIZE = 256  # rows converted to Python per call; one at a time is several times slower
@@ -41,8 +41,9 @@ def load_rows(dataset: str | os.PathLike, config: str | None = None, split: str 
     saved_export = datasets.config.USE_PARQUET_EXPORT
     datasets.config.USE_PARQUET_EXPORT = False
     try:
-        loaded = datasets.load_dataset(str(Path(dataset).resolve()) if local else dataset, name=config,
-                                       revision=None if local else revision, streaming=True, columns=COLUMNS)
+        with quiet_loading_logs():
+            loaded = datasets.load_dataset(str(Path(dataset).resolve()) if local else dataset, name=config,
+                                           revision=None if local else revision, streaming=True, columns=COLUMNS)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         configs = _config_names(dataset)
         hint = f" (available configs: {', '.join(configs)})" if configs else ""

@@ -57,8 +57,8 @@ def check_image_file(path: str | os.PathLike[str], where: str) -> str:
             with Image.open(path) as image:
                 return str(image.format or "")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(f"refused: the image declares more than {Image.MAX_IMAGE_PIXELS:,} pixels "
-                        "(a decompression bomb)", where=where) from None
+        raise UserError(f"refused: the image {os.path.basename(path)!r} declares more than "
+                        f"{Image.MAX_IMAGE_PIXELS:,} pixels (a decompression bomb)", where=where) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise UserError(f"cannot read the image {os.path.basename(path)!r} ({_reason(exc)})", where=where) from None
 
