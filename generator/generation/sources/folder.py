@@ -48,7 +48,7 @@ def infer_answer_type(answer: str) -> str:
     return "open"
 
 
-def make_qa(question: str, answer: Any, answer_type: Any, where: str) -> tuple[str, str | None, str]:
+def make_qa(question: Any, answer: Any, answer_type: Any, where: str) -> tuple[str, str | None, str]:
     """Validate one user question/answer pair; return (question, reference or None, answer type)."""
     if not isinstance(question, str) or not question.strip():
         raise UserError("the question is missing or empty", where=f"{where}: field question")
