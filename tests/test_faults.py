@@ -81,6 +81,15 @@ def test_responses_file_faults_are_one_line_in_score_and_scoring_py(work, tmp_pa
                  "--quiet", cwd=work, code=""), needle, prefix="scoring.py: error:")
 
 
+def test_a_huge_sample_index_is_one_line_not_a_hang(work, tmp_path):
+    records = _responses(work)
+    records[0]["sample"] = 1_000_000_000
+    path = tmp_path / "huge.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    one_line(run("score", "--dataset", "d", "--responses", str(path), "--out", str(tmp_path / "r.json"), "--quiet",
+                 cwd=work, timeout=120), "field sample", "1000000000")
+
+
 def test_lone_surrogate_in_a_response_is_one_line(work, tmp_path):
     records = _responses(work)
     records[0]["response"] = "\ud800"

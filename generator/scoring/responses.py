@@ -85,4 +85,10 @@ def read_responses(path: str | Path) -> list[Response]:
     responses = collect_responses(iter_responses_file(path))
     if not responses:
         raise UserError("the responses file holds no responses", where=str(path))
+    # N samples per turn is the highest index + 1; an index no file could fill (more samples per turn than responses
+    # in all) is a mistake, and would make PIF-N-K count up to it.
+    highest = max(responses, key=lambda r: r.sample)
+    if highest.sample >= len(responses):
+        raise ValidationError(f"'sample' {highest.sample} is not possible with {len(responses)} response(s): "
+                              "samples count from 0 within each turn", where=f"{highest.where}: field sample")
     return responses
