@@ -344,13 +344,18 @@ def recover_leftovers(target: Path) -> None:
         if not path.name.startswith(prefix) or not _TMP_PID.match(pid_text) or not path.is_dir() \
                 or path.is_symlink() or int(pid_text) == os.getpid() or process_alive(int(pid_text)):
             continue
-        if not target.exists():
+        if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
+            target.rmdir()  # an empty folder holds nothing to lose; the previous dataset goes back in its place
+        if not target.exists() and not target.is_symlink():
             os.replace(path, target)
             note(f"restored the previous dataset {target.name} from {path.name} (a run was killed while "
                  "replacing it)")
-        elif foreign_content(path) is None:
+        elif written_by_this_tool(target) and foreign_content(path) is None:
             shutil.rmtree(path, ignore_errors=True)
             note(f"removed {path.name}, the previous dataset a killed run had already replaced")
+        else:
+            note(f"left {path.name} (the folder {target.name} replaced by a killed run) as it is: look inside "
+                 "and remove it yourself")
     for path in remove_stale_temporaries(target):
         note(f"removed {path.name}, the unfinished output of a killed run")
 
