@@ -53,12 +53,18 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     """A generated dataset ``d``, oracle responses ``resp.jsonl`` and a good report ``report.json``."""
+    from click.testing import CliRunner
+
+    from generator.cli import cli
+
+    # built in this process: the material of the tests, not what they test
     base = tmp_path_factory.mktemp("faults")
-    assert run("--turns", "2", "--conversations", "1", "--seed", "1", "--out", "d", "--quiet", cwd=base,
-               code=GEN).returncode == 0
-    assert run("oracle", "--dataset", "d", "--out", "resp.jsonl", "--quiet", cwd=base).returncode == 0
-    assert run("score", "--dataset", "d", "--responses", "resp.jsonl", "--out", "report.json", "--quiet",
-               cwd=base).returncode == 0
+    for args in (["gen", "--turns", "2", "--conversations", "1", "--seed", "1", "--out", str(base / "d"), "--quiet"],
+                 ["oracle", "--dataset", str(base / "d"), "--out", str(base / "resp.jsonl"), "--quiet"],
+                 ["score", "--dataset", str(base / "d"), "--responses", str(base / "resp.jsonl"), "--out",
+                  str(base / "report.json"), "--quiet"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
     return base
 
 

@@ -366,7 +366,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     Only folders of this very output whose process no longer exists are removed: a concurrent run's temporary
     folder (live pid, or one owned by another user) is left alone.
     """
-    removed = []
+    removed: list[Path] = []
     prefix = f".{target.name}.tmp-"
     try:
         siblings = list(target.parent.iterdir())
