@@ -156,10 +156,13 @@ def _damaged(work: Path, tmp_path: Path, how: str) -> Path:
         readme.write_text(readme.read_text().replace("---\n", "---\n: : [\n", 1))
     elif how == "no_readme":
         (copy / "README.md").unlink()
+    elif how == "stray_script":
+        (copy / f"{copy.name}.py").write_text("print('pwned')\n")
     return copy
 
 
-@pytest.mark.parametrize("how", ["truncated", "zeroed", "garbage", "python_tag", "not_yaml", "no_readme"])
+@pytest.mark.parametrize("how", ["truncated", "zeroed", "garbage", "python_tag", "not_yaml", "no_readme",
+                                 "stray_script"])
 def test_damaged_datasets_are_one_line_in_every_reader(work, tmp_path, how):
     folder = _damaged(work, tmp_path, how)
     out = tmp_path / "out.json"
@@ -172,6 +175,9 @@ def test_damaged_datasets_are_one_line_in_every_reader(work, tmp_path, how):
                  str(out), "--quiet", cwd=work, code=""), folder.name, prefix="scoring.py: error:")
     if how in ("truncated", "zeroed", "garbage"):
         one_line(run("stats", str(folder), cwd=work), "parquet")
+    if how in ("stray_script", "truncated", "no_readme"):
+        one_line(run("run", "--dataset", str(folder), "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+                     "--out", str(tmp_path / "r.jsonl"), "--quiet", cwd=work), folder.name)
     assert not out.exists()
 
 

@@ -263,7 +263,7 @@ def dataset_error(exc: BaseException, where: str) -> UserError | None:
     module = type(exc).__module__ or ""
     data_libraries = ("datasets", "huggingface_hub", "pyarrow", "requests", "httpx", "fsspec", "yaml", "urllib3")
     if not (isinstance(exc, OSError | ValueError | KeyError | UnicodeError | RecursionError | ImportError)
-            or module.startswith(data_libraries)):
+            or module.startswith(data_libraries) or _raised_in(exc, data_libraries)):
         return None
     detail = "nested too deeply" if isinstance(exc, RecursionError) else _first_line(exc)
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
@@ -271,6 +271,17 @@ def dataset_error(exc: BaseException, where: str) -> UserError | None:
         if token:
             detail = detail.replace(token, "***")
     return ValidationError(f"cannot load the dataset ({type(exc).__name__}: {detail[:500]})", where=where)
+
+
+def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
+    """True when the innermost frame of ``exc`` belongs to one of ``modules`` (a plain ``RuntimeError`` that
+    ``datasets`` raises for a stray loading script is about the data, not a bug of ours)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(tb.tb_frame.f_globals.get("__name__", "")).startswith(modules)
 
 
 @contextmanager
