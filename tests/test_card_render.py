@@ -49,7 +49,7 @@ def _split(text: str) -> tuple[dict, str]:
 
 def test_metadata(folder):
     meta, _ = _split((folder / "README.md").read_text())
-    assert meta["license"] == "apache-2.0"
+    assert meta["license"] == "cc0-1.0"  # every image is a CC0 procedural image; text alone would be apache-2.0
     assert meta["task_categories"] == ["visual-question-answering", "image-text-to-text"]
     assert meta["language"] == ["en"] and meta["size_categories"] == ["n<1K"]
     assert meta["pretty_name"] == "MMMT-IF synthetic"
@@ -66,7 +66,7 @@ def test_metadata(folder):
     "## Example conversation", "Instruction: Start every sentence with the letter (S).",
     "load_dataset(\"mmmt-if\", \"mmmt-if\", split=\"test\")",
     "mmmtif score", "python scoring.py",
-    "## Image licences", "| CC0-1.0 | 12 |",
+    "## Image licences", "| CC0-1.0 | ",
     f"({PLOT_PATH})",
     "arXiv:2409.18216", "Epstein",
     "## Configs and their knobs",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -94,7 +95,7 @@ def test_default_labels(paths, labels):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (None, "no such file"), ("{", "not JSON"), ('{"pif": 1}', "not a score report"), ("[]", "not a score report"),
+    (None, "no such file"), ("{", "malformed JSON"), ('{"pif": 1}', "not a score report"), ("[]", "not a score report"),
 ])
 def test_load_report_rejects(tmp_path, content, message):
     from generator.common.errors import UserError
@@ -109,7 +110,12 @@ def test_load_report_rejects(tmp_path, content, message):
 def test_cli_prints_writes_and_plots(tmp_path, monkeypatch):
     calls = []
     fake = types.ModuleType("generator.reports.plots")
-    fake.plot_reports = lambda reports, path: calls.append(([label for label, _ in reports], str(path)))
+
+    def plot_writer(reports, path):
+        calls.append(([label for label, _ in reports], str(path)))
+        return lambda tmp: Path(tmp).write_bytes(b"png")
+
+    fake.plot_writer = plot_writer
     monkeypatch.setitem(sys.modules, "generator.reports.plots", fake)
     a = _write(tmp_path, "a.json", make_report(0.9, n=4))
     b = _write(tmp_path, "b.json", make_report(0.7, n=4))
@@ -121,6 +127,7 @@ def test_cli_prints_writes_and_plots(tmp_path, monkeypatch):
     assert "| metric | big | small |" in result.output and "| PIF-4-4 | 0.225 | 0.175 |" in result.output
     assert "| config | mmmt-if | mmmt-if |" in result.output
     assert calls == [(["big", "small"], str(plot))]
+    assert plot.read_bytes() == b"png"
 
 
 @pytest.mark.parametrize("labels", ["one", "a,b,c", "a,"])

@@ -372,7 +372,7 @@ def test_stale_temporaries_of_dead_runs_are_removed_and_only_those(tmp_path):
     import os
 
     dead, alive = _dead_pid(), os.getppid()
-    keep = [f".mmmt-if.tmp-{alive}", f".other.tmp-{dead}", f".mmmt-if.tmp-{dead}x", f".mmmt-if.old-{dead}",
+    keep = [f".mmmt-if.tmp-{alive}", f".other.tmp-{dead}", f".mmmt-if.tmp-{dead}x",
             "mmmt-if.tmp-1"]
     for name in [f".mmmt-if.tmp-{dead}", *keep]:
         (tmp_path / name).mkdir()

@@ -8,6 +8,7 @@ pay for importing ``datasets``. User mistakes
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -49,6 +50,18 @@ class LazyGroup(click.Group):
             _fail(ctx, str(exc), exc.exit_code)
         except click.UsageError as exc:
             _fail(ctx, _usage_message(exc), 2)
+        except OSError as exc:
+            # The machine, not the program: a full disk, a read-only or missing folder, a file where a folder is
+            # expected. Writers leave previous files untouched (atomic writes), so one line says it all.
+            if exc.errno not in _ENVIRONMENT_ERRORS:
+                raise
+            target = f" {exc.filename}" if exc.filename else ""
+            _fail(ctx, f"cannot write or read{target}: {exc.strerror or exc}", 1)
+
+
+_ENVIRONMENT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR,
+                                 errno.EISDIR, errno.ENAMETOOLONG, errno.ENOENT, errno.EEXIST, errno.EIO,
+                                 errno.EFBIG, errno.EMFILE, errno.ELOOP})
 
 
 def _usage_message(exc: click.UsageError) -> str:

@@ -48,11 +48,12 @@ def embedded_image_counts(paths: list[Path]) -> dict[str, int]:
     counts), never the image bytes.
     """
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+
+    from generator.common.reading import open_parquet
 
     images = without = 0
     for path in paths:
-        parquet = pq.ParquetFile(path)
+        parquet = open_parquet(path)
         leaves = [parquet.schema.column(i).path for i in range(len(parquet.schema))]
         leaf = next((name for name in leaves if name.startswith("images.") and name.endswith(".path")), None)
         if leaf is None or not parquet.metadata.num_rows:
@@ -111,8 +112,7 @@ def make_summary(dataset_dir: str | os.PathLike, *, default_config: str, config_
 
 def summarize_dir(dataset_dir: str | os.PathLike) -> dict[str, Any]:
     """Rebuild the card summary from a written folder (parquet footers, statistics, manifest)."""
-    import pyarrow.parquet as pq
-
+    from generator.common.reading import open_parquet
     from generator.dataset.layout import dataset_files, split_totals
     from generator.dataset.manifest import load_manifest
     from generator.dataset.stats import iter_parquet_rows, stats_from_dir
@@ -145,13 +145,44 @@ def summarize_dir(dataset_dir: str | os.PathLike) -> dict[str, Any]:
     example = None
     first_split = next(iter(config_info[default]["splits"]))
     first_file = root / config_info[default]["splits"][first_split]["files"][0]
-    if pq.ParquetFile(first_file).metadata.num_rows:
+    if open_parquet(first_file).metadata.num_rows:
         example = next(iter_parquet_rows(first_file, columns=("id", "config", "source", "system_prompt",
                                                               "image_meta", "turns"), batch_size=1))
     departures = manifest.get("departures")
     return make_summary(root, default_config=default, config_info=config_info, stats=stats, example=example,
                         generation_args=manifest.get("arguments"),
                         departures=[str(d) for d in departures] if isinstance(departures, list) else [])
+
+
+#: Licence identifiers the Hub knows that images of this tool's sources carry (others make the card say ``other``).
+HUB_LICENCES = frozenset({"apache-2.0", "mit", "cc0-1.0", "cc-by-2.0", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0",
+                          "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-4.0",
+                          "odc-by", "pddl", "odbl", "bsd-3-clause", "unlicense"})
+
+
+def image_licence_counts(summary: Mapping[str, Any]) -> dict[str, int]:
+    """Named images per licence over every config (an empty licence counts as ``unspecified``)."""
+    licences: dict[str, int] = {}
+    for stats in summary["stats"].values():
+        for licence, n in (stats.get("image_licenses") or {}).items():
+            key = str(licence or "unspecified")
+            licences[key] = licences.get(key, 0) + n
+    return licences
+
+
+def dataset_licence(summary: Mapping[str, Any]) -> str:
+    """The card's ``license:``: the images' one licence when they share a known one, else ``other``.
+
+    The generated text is Apache-2.0 like the tool; images keep their own terms, so a dataset whose images are
+    under several or unknown licences (a user's folder says "unspecified") is ``other``, with the table of the
+    card's "Image licences" section, never a blanket Apache-2.0.
+    """
+    licences = {licence.lower() for licence in image_licence_counts(summary)}
+    if not licences:
+        return DEFAULT_LICENSE
+    if len(licences) == 1 and next(iter(licences)) in HUB_LICENCES:
+        return next(iter(licences))
+    return "other"
 
 
 def card_metadata(summary: Mapping[str, Any], *, license: str | None = None, pretty_name: str | None = None
@@ -178,7 +209,7 @@ def card_metadata(summary: Mapping[str, Any], *, license: str | None = None, pre
         })
         largest = max(largest, sum(s["num_examples"] for s in info["splits"].values()))
     return {
-        "license": license or DEFAULT_LICENSE,
+        "license": license or dataset_licence(summary),
         "task_categories": list(TASK_CATEGORIES),
         "language": ["en"],
         "size_categories": [size_category(largest)],
@@ -277,9 +308,7 @@ def _template_vars(summary: Mapping[str, Any], describe: Callable[[str], str] | 
             })
         example = {"id": row["id"], "config": row.get("config", default), "turns": turns,
                    "n_turns": len(row["turns"]), "n_images": len(row.get("image_meta") or [])}
-    licences: dict[str, int] = {}
-    for licence, n in summary["stats"][default]["image_licenses"].items():
-        licences[licence or "unspecified"] = licences.get(licence or "unspecified", 0) + n
+    licences = image_licence_counts(summary)
     lows = [s["images_per_conversation"]["min"] for s in summary["stats"].values() if s["conversations"]]
     highs = [s["images_per_conversation"]["max"] for s in summary["stats"].values() if s["conversations"]]
     low, high = (min(lows), max(highs)) if lows else (0, 0)
@@ -291,6 +320,7 @@ def _template_vars(summary: Mapping[str, Any], describe: Callable[[str], str] | 
         "turn_gaps": "turn-gaps" in (summary.get("departures") or []),
         "example": example,
         "image_licenses": sorted(licences.items()),
+        "licence_is_other": dataset_licence(summary) == "other",
         "images_range": f"{low}" if low == high else f"{low}-{high}",
         "default_config": default,
         "first_split": default_splits[0] if default_splits else "test",
@@ -378,8 +408,15 @@ def render_card_for_folder(dataset_dir: str | os.PathLike, *, version: str | Non
     ``options`` (``pretty_name``, ``extra``, ``license``, ``repo_id``) override the recorded ones; for a release
     pass ``repo_id`` so that the usage snippets name the Hub repository.
     """
+    from generator.dataset.notes import card_notes, with_notes
+
     merged = {**card_options_from_manifest(dataset_dir), **{k: v for k, v in options.items() if v is not None}}
-    return render_card(dataset_dir, version=version, changelog=changelog, describe=describe, **merged)
+    rendered = render_card(dataset_dir, version=version, changelog=changelog, describe=describe, **merged)
+    try:  # the owner's notes survive every regeneration
+        notes = card_notes((Path(dataset_dir) / "README.md").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        notes = ""
+    return with_notes(rendered, notes)
 
 
 #: Line colours of the card plot (matplotlib's tab10, so the figure looks as it did when drawn with it).

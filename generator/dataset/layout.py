@@ -51,11 +51,11 @@ def dataset_files(dataset_dir: Path) -> dict[str, dict[str, list[Path]]]:
 
 def split_totals(paths: list[Path]) -> tuple[int, int]:
     """(rows, uncompressed bytes) from the parquet footers: reproducible from the files alone."""
-    import pyarrow.parquet as pq
+    from generator.common.reading import open_parquet
 
     rows = size = 0
     for path in paths:
-        meta = pq.ParquetFile(path).metadata
+        meta = open_parquet(path).metadata
         rows += meta.num_rows
         size += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     return rows, size

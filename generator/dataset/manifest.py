@@ -44,8 +44,17 @@ def _listed_files(dataset_dir: Path) -> list[str]:
 def file_entries(dataset_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """``{relative path: {"size", "sha256"}}`` for every file of the folder except the manifest and dotfiles."""
     root = Path(dataset_dir)
-    return {rel: {"size": (root / rel).stat().st_size, "sha256": file_sha256(root / rel)}
-            for rel in _listed_files(root)}
+    return {rel: _entry(root, rel) for rel in _listed_files(root)}
+
+
+def _entry(root: Path, rel: str) -> dict[str, Any]:
+    """Size and SHA-256 of one file; README.md's are taken without its notes (see ``generator.dataset.notes``)."""
+    if rel == "README.md":
+        from generator.dataset.notes import without_notes
+
+        data = without_notes((root / rel).read_bytes())
+        return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return {"size": (root / rel).stat().st_size, "sha256": file_sha256(root / rel)}
 
 
 def build_manifest(dataset_dir: str | os.PathLike, *, configs: Mapping[str, Mapping[str, Any]], default_config: str,
@@ -128,10 +137,11 @@ def check_manifest(dataset_dir: str | os.PathLike, *, row_counts: Mapping[str, M
         problems.append(f"{rel}: present but not listed in {MANIFEST_NAME}")
     for rel in sorted(set(listed) & present):
         entry = listed[rel]
-        size = (root / rel).stat().st_size
-        if size != entry.get("size"):
-            problems.append(f"{rel}: size {size} differs from {MANIFEST_NAME} ({entry.get('size')})")
-        elif file_sha256(root / rel) != entry.get("sha256"):
+        actual = _entry(root, rel)
+        if actual["size"] != entry.get("size"):
+            problems.append(f"{rel}: size {actual['size']} differs from {MANIFEST_NAME} ({entry.get('size')})"
+                            + (" (edit the card only inside its Notes section)" if rel == "README.md" else ""))
+        elif actual["sha256"] != entry.get("sha256"):
             problems.append(f"{rel}: sha256 differs from {MANIFEST_NAME}")
     if row_counts is not None:
         recorded = {config: {split: info.get("num_examples") for split, info in (cinfo.get("splits") or {}).items()}

@@ -10,7 +10,6 @@ merged in from the generator through ``extra``.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -214,15 +213,19 @@ def compute_stats(rows_by_split: Mapping[str, Iterable[Mapping[str, Any]]],
 
 
 def iter_parquet_rows(path: Path, columns: Iterable[str] = TEXT_COLUMNS, batch_size: int = 256):
-    """Yield rows of a parquet file as dicts, reading ``columns`` only, one batch at a time."""
-    import pyarrow.parquet as pq
+    """Yield rows of a parquet file as dicts, reading ``columns`` only, one batch at a time.
 
-    parquet = pq.ParquetFile(path)
+    A truncated, zeroed or foreign file is one line naming it (when opened or when a damaged page is read).
+    """
+    from generator.common.reading import loading_errors, open_parquet
+
+    parquet = open_parquet(path)
     try:
         names = set(parquet.schema_arrow.names)
         wanted = [c for c in columns if c in names]
-        for batch in parquet.iter_batches(batch_size=batch_size, columns=wanted):
-            yield from batch.to_pylist()
+        with loading_errors(str(path)):
+            for batch in parquet.iter_batches(batch_size=batch_size, columns=wanted):
+                yield from batch.to_pylist()
     finally:
         parquet.close()
 
@@ -239,10 +242,14 @@ def stats_from_dir(dataset_dir: str | Path, *, quiet: bool = True) -> dict[str, 
     order: dict[str, list[str]] = {}
     manifest_path = dataset_dir / "manifest.json"
     if manifest_path.is_file():
+        from generator.common.errors import UserError
+        from generator.common.reading import load_json_file
+
         try:
-            with open(manifest_path, encoding="utf-8") as handle:
-                manifest = json.load(handle)
-        except ValueError:
+            manifest = load_json_file(manifest_path, what="manifest")
+        except UserError:
+            manifest = {}
+        if not isinstance(manifest, dict):
             manifest = {}
         for config, info in (manifest.get("configs") or {}).items():
             if isinstance(info, dict) and info.get("extra_stats"):
@@ -255,9 +262,9 @@ def stats_from_dir(dataset_dir: str | Path, *, quiet: bool = True) -> dict[str, 
     configs = [c for c in order if c in files] + sorted(c for c in files if c not in order)
     total = None
     if not quiet:
-        import pyarrow.parquet as pq
+        from generator.common.reading import open_parquet
 
-        total = sum(pq.ParquetFile(p).metadata.num_rows for splits in files.values() for ps in splits.values()
+        total = sum(open_parquet(p).metadata.num_rows for splits in files.values() for ps in splits.values()
                     for p in ps)
     bar = progress(total=total, desc="stats", unit="conv", quiet=quiet)
     try:

@@ -281,7 +281,7 @@ def export_training(dataset: str | os.PathLike, out_dir: str | os.PathLike, fmt:
         arguments = {"export": {"format": fmt, "images": images, "source_manifest_sha256": source_id,
                                 "source_arguments": (source_manifest or {}).get("arguments")}}
         write_manifest(tmp, build_manifest(tmp, configs=info, default_config=default, generation_args=arguments))
-        swap_into_place(tmp, target)
+        swap_into_place(tmp, target, overwrite=overwrite)
     except BaseException:
         bar.close()
         shutil.rmtree(tmp, ignore_errors=True)

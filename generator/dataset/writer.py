@@ -26,7 +26,8 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -376,6 +377,7 @@ def prepare_target(out_dir: str | os.PathLike, *, overwrite: bool) -> Path:
         raise UserError(f"cannot replace {out}: it is the current folder, contains it or is the root; give a "
                         "subfolder such as ./mmmt-if")
     _check_parent(out, resolved)
+    _check_name_length(out, resolved)
     if out.exists() and not out.is_dir():
         raise UserError(f"output path {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
@@ -384,7 +386,137 @@ def prepare_target(out_dir: str | os.PathLike, *, overwrite: bool) -> Path:
         if not written_by_this_tool(out):
             raise UserError(f"{out} does not look like a dataset folder written by mmmt-if; refusing to replace "
                             "it (only a folder with this tool's manifest.json is replaced)")
+        problem = foreign_content(out)
+        if problem:
+            raise UserError(f"refusing to replace {out}: {problem} (only a folder holding nothing but what this "
+                            "tool wrote is replaced)")
     return out
+
+
+def _check_name_length(out: Path, resolved: Path) -> None:
+    """The output's siblings (``.<name>.tmp-<pid>``, ``.<name>.old-<pid>``, ``.<name>.lock``) must fit a name."""
+    ancestor = resolved.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    try:
+        limit = os.pathconf(ancestor, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    longest = max((len(os.fsencode(part)) for part in resolved.parts[1:]), default=0)
+    needed = len(os.fsencode(resolved.name)) + len(".") + len(".old-") + 10
+    if longest > limit or needed > limit:
+        raise UserError(f"the output folder name is too long ({len(os.fsencode(resolved.name))} bytes; at most "
+                        f"{limit - 16} for --out's last part)", where="--out")
+
+
+def foreign_content(folder: Path) -> str | None:
+    """Why ``folder`` may not be replaced, or None: it must hold this tool's manifest and only the files it lists.
+
+    A folder written by this tool that has since received other files (notes, a hand-made subfolder) is not
+    replaced: replacing it would delete what this tool did not write.
+    """
+    from generator.dataset.manifest import MANIFEST_NAME
+
+    if not written_by_this_tool(folder):
+        return "it does not look like a dataset folder written by mmmt-if (no manifest.json of this tool)"
+    try:
+        with open(folder / MANIFEST_NAME, encoding="utf-8") as handle:
+            listed = set(json.load(handle).get("files") or ())
+    except (OSError, ValueError, AttributeError):
+        return "its manifest.json cannot be read"
+    listed.add(MANIFEST_NAME)
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink() or (not path.is_dir() and rel not in listed):
+            return f"it holds {rel}, which mmmt-if did not write"
+    return None
+
+
+_HELD_LOCKS: dict[str, list[int]] = {}
+
+
+@contextmanager
+def output_lock(out_dir: str | os.PathLike) -> Iterator[None]:
+    """Hold ``.<name>.lock`` beside the output for the whole run: a second run to the same output fails at once.
+
+    Re-entrant within a process (generation holds it, then the writer takes it again). The lock file is removed
+    when the run ends; an advisory ``flock`` is released by the kernel when a process dies, so a killed run never
+    blocks the next one.
+    """
+    import fcntl
+
+    target = Path(out_dir).resolve()
+    key = str(target)
+    if key in _HELD_LOCKS:
+        _HELD_LOCKS[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD_LOCKS[key][1] -= 1
+        return
+    lock_path = target.parent / f".{target.name}.lock"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                os.close(fd)
+                raise UserError(f"another mmmt-if run{f' (pid {holder})' if holder.isdigit() else ''} is writing "
+                                f"{out_dir}; wait for it to finish or choose another --out") from None
+            # the file may have been removed by the run that held it just before: lock the file that is there
+            if os.path.exists(lock_path) and os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as exc:
+        raise UserError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+    _HELD_LOCKS[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        del _HELD_LOCKS[key]
+        with suppress(OSError):
+            os.unlink(lock_path)
+        os.close(fd)
+
+
+def recover_leftovers(target: Path) -> None:
+    """Restore or sweep what killed runs left beside ``target`` (called with the output lock held).
+
+    ``.<name>.old-<pid>`` is the previous dataset a run set aside just before its final rename: it is put back
+    when the run died before the new folder took its place, and removed when the new folder is there.
+    ``.<name>.tmp-<pid>`` folders of dead runs are removed. Each action is reported in one line.
+    """
+    from generator.common.atomic import note, process_alive
+
+    prefix = f".{target.name}.old-"
+    try:
+        siblings = sorted(target.parent.iterdir())
+    except OSError:
+        return
+    for path in siblings:
+        pid_text = path.name[len(prefix):]
+        if not path.name.startswith(prefix) or not _TMP_PID.match(pid_text) or not path.is_dir() \
+                or path.is_symlink() or int(pid_text) == os.getpid() or process_alive(int(pid_text)):
+            continue
+        if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
+            target.rmdir()  # an empty folder holds nothing to lose; the previous dataset goes back in its place
+        if not target.exists() and not target.is_symlink():
+            os.replace(path, target)
+            note(f"restored the previous dataset {target.name} from {path.name} (a run was killed while "
+                 "replacing it)")
+        elif written_by_this_tool(target) and foreign_content(path) is None:
+            shutil.rmtree(path, ignore_errors=True)
+            note(f"removed {path.name}, the previous dataset a killed run had already replaced")
+        else:
+            note(f"left {path.name} (the folder {target.name} replaced by a killed run) as it is: look inside "
+                 "and remove it yourself")
+    for path in remove_stale_temporaries(target):
+        note(f"removed {path.name}, the unfinished output of a killed run")
 
 
 def remove_stale_temporaries(target: Path) -> list[Path]:
@@ -421,7 +553,20 @@ def _example_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in row.items() if key != "images"}
 
 
-def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str, Iterable[Mapping[str, Any]]]], *,
+def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str, Iterable[Mapping[str, Any]]]],
+                  **options: Any) -> WriteResult:
+    """Stream ``{config: {split: rows}}`` into a dataset folder under the output lock (see :func:`_write_dataset`).
+
+    The output is checked, locked (a concurrent run to the same folder fails at once), leftovers of killed runs
+    are restored or swept, and the output is checked again before anything is written.
+    """
+    prepare_target(out_dir, overwrite=bool(options.get("overwrite")))
+    with output_lock(out_dir):
+        recover_leftovers(Path(out_dir).resolve())
+        return _write_dataset(out_dir, configs, **options)
+
+
+def _write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str, Iterable[Mapping[str, Any]]]], *,
                   card_context: Mapping[str, Any] | None = None, overwrite: bool = False,
                   max_rows_per_shard: int = DEFAULT_MAX_ROWS_PER_SHARD, default_config: str = "mmmt-if",
                   quiet: bool = False, generation_args: Mapping[str, Any] | None = None,
@@ -482,7 +627,7 @@ def write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str,
                            for split in splits} for config, splits in order.items()}
         has_script = (tmp / "scoring.py").is_file()
         files = sorted([*manifest["files"], "manifest.json"])
-        swap_into_place(tmp, target)
+        swap_into_place(tmp, target, overwrite=overwrite)
     except BaseException:
         bar.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -537,22 +682,40 @@ def _write_scoring_script(folder: Path) -> bool:
     return True
 
 
-def swap_into_place(tmp: Path, out: Path) -> None:
-    """Move the finished folder to ``out``: one rename, the old folder set aside first and removed last."""
+def swap_into_place(tmp: Path, out: Path, *, overwrite: bool = True) -> None:
+    """Move the finished folder to ``out``: one rename, the old folder set aside first and removed last.
+
+    The destination is checked again here, at the moment of the swap: files that appeared in it while rows were
+    being generated (or a folder created meanwhile) are never deleted; the run fails instead, leaving them as
+    they are.
+    """
     old = None
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UserError(f"{out} changed while generating: it is no longer a folder; nothing was replaced")
     if out.exists():
         if not any(out.iterdir()):
             out.rmdir()
         else:
+            if not overwrite:
+                raise UserError(f"{out} changed while generating: files appeared in it; nothing was replaced "
+                                "(use --overwrite only for folders this tool wrote)")
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             if old.exists():
                 shutil.rmtree(old)
             os.replace(out, old)
+            problem = foreign_content(old)  # checked after moving it aside: nothing can be added to it meanwhile
+            if problem:
+                os.replace(old, out)
+                raise UserError(f"{out} changed while generating: {problem}; nothing was replaced")
     try:
         os.replace(tmp, out)
-    except BaseException:
+    except OSError as exc:
         if old is not None:
-            os.replace(old, out)
-        raise
+            try:
+                os.replace(old, out)
+            except OSError:
+                raise UserError(f"cannot move the new dataset into {out} ({exc.strerror}); the previous one is "
+                                f"kept as {old}") from None
+        raise UserError(f"cannot move the new dataset into {out} ({exc.strerror}); nothing was replaced") from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

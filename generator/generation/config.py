@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,7 +215,10 @@ class GenConfig:
 def _coerce(key: str, value: Any, default: Any, *, where: str) -> Any:
     """Check a file value against the knob's type (bool is not an int, ints are accepted as floats)."""
     def bad() -> UserError:
-        return UserError(f"knob {key!r} expects {type(default).__name__}, got {value!r}", where=where)
+        expected = type(default).__name__
+        if isinstance(default, list | tuple):
+            expected = "a list of finite numbers" if key == "hazard" else "a list of whole numbers"
+        return UserError(f"knob {key!r} expects {expected}, got {value!r}", where=where)
 
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -225,7 +229,7 @@ def _coerce(key: str, value: Any, default: Any, *, where: str) -> Any:
             raise bad()
         return value
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise bad()
         return float(value)
     if isinstance(default, str):
@@ -237,10 +241,25 @@ def _coerce(key: str, value: Any, default: Any, *, where: str) -> Any:
             value = [part for part in value.replace(" ", "").split(",") if part]
         if not isinstance(value, list | tuple):
             raise bad()
+        return [_list_item(key, v, bad) for v in value]
+    return value
+
+
+def _list_item(key: str, value: Any, bad: Callable[[], UserError]) -> int | float:
+    """One item of a list knob, exactly: 1.9 is not the turn 1, true is not 1, .inf is not a probability."""
+    if isinstance(value, str):
         try:
-            return [float(v) if key == "hazard" else int(v) for v in value]
-        except (TypeError, ValueError):
+            value = float(value) if key == "hazard" else int(value)
+        except ValueError:
             raise bad() from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise bad()
+    if key == "hazard":
+        if not math.isfinite(value):
+            raise bad()
+        return float(value)
+    if not isinstance(value, int):
+        raise bad()
     return value
 
 

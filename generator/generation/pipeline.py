@@ -43,12 +43,13 @@ class RunOptions:
         """What the manifest records: enough to regenerate the folder byte for byte (never the process count,
         the engine or the number of workers; the shard size only when it is not the default)."""
         from generator import __version__
+        from generator.generation.sources.base import public_source
 
         args = {
             "generator_version": __version__,
             "seed": self.seed,
             "splits": dict(self.splits),
-            "source": self.source,
+            "source": public_source(self.source),
             "column_map": dict(self.column_map) if self.column_map else None,
             "difficulty": self.difficulty,
             "variants": [cfg.to_dict() for cfg in configs],
@@ -97,6 +98,7 @@ def build_conversation(configs: Sequence[GenConfig], run: RunOptions, split: str
         schedule_key,
     )
     from generator.generation.render import render_images, render_row
+    from generator.generation.sources.base import public_source
 
     source = _source(run)
     material = plan_material(configs[0], seed=run.seed, split=split, index=index, source=source)
@@ -111,7 +113,7 @@ def build_conversation(configs: Sequence[GenConfig], run: RunOptions, split: str
                                  schedule=schedules[key])
         if images is None:
             images = render_images(plan)
-        row = render_row(cfg, plan, source_name=run.source, images=images)
+        row = render_row(cfg, plan, source_name=public_source(run.source), images=images)
         if validate:
             from generator.dataset.schema import validate_row
 
@@ -313,7 +315,9 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
     from generator.dataset.writer import (
         WriteResult,
         assemble_folder,
+        output_lock,
         prepare_target,
+        recover_leftovers,
         remove_stale_temporaries,
         swap_into_place,
     )
@@ -344,67 +348,73 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
         candidate_pool(cfg.catalogue)
     tasks = shard_tasks(configs, run, rows_per_shard=rows_per_shard)
     default = configs[0].name
-    if remote:
-        # Checked here, after the cheap checks: creating it makes a local folder for the folder files.
-        output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
-        meta_dir, sink = output.meta_dir, output.sink
-    else:
-        meta_dir = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    guard = contextlib.ExitStack()
+    if not remote:
+        guard.enter_context(output_lock(out_dir))  # a second run to the same folder fails at start, in one line
+        recover_leftovers(target)  # what a killed run left beside the folder is restored or swept, with a note
+        prepare_target(out_dir, overwrite=overwrite)  # again: a restored dataset is not replaced without --overwrite
+    with guard:
+        if remote:
+            # Checked here, after the cheap checks: creating it makes a local folder for the folder files.
+            output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
+            meta_dir, sink = output.meta_dir, output.sink
+        else:
+            meta_dir = target.parent / f".{target.name}.tmp-{os.getpid()}"
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                remove_stale_temporaries(target)
+                if meta_dir.exists():
+                    shutil.rmtree(meta_dir)
+                meta_dir.mkdir()
+            except OSError as exc:
+                raise UserError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+            sink = SinkSpec("local", str(meta_dir))
+        total = sum(task.rows for task in tasks)
+        bar = progress(total=total, desc="generating", unit="conv", quiet=quiet)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            remove_stale_temporaries(target)
-            if meta_dir.exists():
-                shutil.rmtree(meta_dir)
-            meta_dir.mkdir()
-        except OSError as exc:
-            raise UserError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
-        sink = SinkSpec("local", str(meta_dir))
-    total = sum(task.rows for task in tasks)
-    bar = progress(total=total, desc="generating", unit="conv", quiet=quiet)
-    try:
-        if engine == "ray":
-            from generator.generation.distributed import run_ray
+            if engine == "ray":
+                from generator.generation.distributed import run_ray
 
-            results = run_ray(build_shard, tasks, run, sink, default_config=default, address=ray_address,
-                              num_cpus=num_proc, bar=bar, before_shard=before_shard)
-        else:
-            results = _run_local(tasks, run, sink, default_config=default, num_proc=num_proc, bar=bar,
-                                 before_shard=before_shard, exclude=exclude)
-        bar.close()
-        if not remote:
-            # A worker killed while writing leaves its hidden partial file; the retried task wrote the shard.
-            for partial in meta_dir.glob("*/.*.part-*"):
-                partial.unlink()
-        card_context = {
-            "pretty_name": "MMMT-IF",
-            "generation_args": _with_exclusions(run.generation_args(configs, rows_per_shard=rows_per_shard),
-                                                exclude),
-            "extra": variants_markdown(configs) + _source_section(source),
-            "describe": preset_description,
-        }
-        # A source whose material carries its own licence (MMDU: CC-BY-NC-4.0) sets the card's licence.
-        if getattr(source, "dataset_license", None):
-            card_context["license"] = source.dataset_license
-        order = {cfg.name: list(run.splits) for cfg in configs}
-        manifest, stats = assemble_folder(meta_dir, results, order=order, default_config=default,
-                                          card_context=card_context, shards_in_meta_dir=not remote)
-        if remote:
-            output.commit(manifest)
-        else:
-            swap_into_place(meta_dir, target)
-    except BaseException:
-        bar.close()
-        if remote:
-            output.cleanup()
-        else:
-            shutil.rmtree(meta_dir, ignore_errors=True)
-        raise
-    counts = {name: {split: sum(r.rows for r in results if (r.config, r.split) == (name, split)) for split in splits}
-              for name, splits in order.items()}
-    files = sorted([*manifest["files"], "manifest.json"])
-    return WriteResult(path=out_dir if isinstance(out_dir, str) and remote else Path(out_dir),
-                       default_config=default, counts=counts,
-                       files=files, stats=stats, scoring_script="scoring.py" in manifest["files"])
+                results = run_ray(build_shard, tasks, run, sink, default_config=default, address=ray_address,
+                                  num_cpus=num_proc, bar=bar, before_shard=before_shard)
+            else:
+                results = _run_local(tasks, run, sink, default_config=default, num_proc=num_proc, bar=bar,
+                                     before_shard=before_shard, exclude=exclude)
+            bar.close()
+            if not remote:
+                # A worker killed while writing leaves its hidden partial file; the retried task wrote the shard.
+                for partial in meta_dir.glob("*/.*.part-*"):
+                    partial.unlink()
+            card_context = {
+                "pretty_name": "MMMT-IF",
+                "generation_args": _with_exclusions(run.generation_args(configs, rows_per_shard=rows_per_shard),
+                                                    exclude),
+                "extra": variants_markdown(configs) + _source_section(source),
+                "describe": preset_description,
+            }
+            # A source whose material carries its own licence (MMDU: CC-BY-NC-4.0) sets the card's licence.
+            if getattr(source, "dataset_license", None):
+                card_context["license"] = source.dataset_license
+            order = {cfg.name: list(run.splits) for cfg in configs}
+            manifest, stats = assemble_folder(meta_dir, results, order=order, default_config=default,
+                                              card_context=card_context, shards_in_meta_dir=not remote)
+            if remote:
+                output.commit(manifest)
+            else:
+                swap_into_place(meta_dir, target, overwrite=overwrite)
+        except BaseException:
+            bar.close()
+            if remote:
+                output.cleanup()
+            else:
+                shutil.rmtree(meta_dir, ignore_errors=True)
+            raise
+        counts = {name: {split: sum(r.rows for r in results if (r.config, r.split) == (name, split)) for split in splits}
+                  for name, splits in order.items()}
+        files = sorted([*manifest["files"], "manifest.json"])
+        return WriteResult(path=out_dir if isinstance(out_dir, str) and remote else Path(out_dir),
+                           default_config=default, counts=counts,
+                           files=files, stats=stats, scoring_script="scoring.py" in manifest["files"])
 
 
 def _run_local(tasks: Sequence[ShardTask], run: RunOptions, sink: Any, *, default_config: str, num_proc: int,

@@ -133,6 +133,7 @@ def render_images(plan: ConversationPlan, *, with_images: bool = True
     """The ``images`` and ``image_meta`` columns of a plan's row: drawing and encoding are most of a row's cost,
     and configs sharing a plan's material share these, so they are made once and passed to :func:`render_row`."""
     from generator.generation.sources import image_meta, render_image
+    from generator.generation.sources.base import provenance
 
     images = []
     metas = []
@@ -140,7 +141,7 @@ def render_images(plan: ConversationPlan, *, with_images: bool = True
         meta = image_meta(spec)
         metas.append({"name": f"Image{position + 1}", "source": str(meta.get("source", "")),
                       "license": str(meta.get("license", "")), "attribution": str(meta.get("attribution", "")),
-                      "spec": canonical_json(spec)})
+                      "spec": canonical_json(provenance(spec))})
         if with_images:
             data, _format = render_image(spec)
             images.append({"bytes": data, "path": None})

@@ -128,20 +128,11 @@ def load_config_file(path: str | Path) -> list[GenConfig]:
     Accepted shapes: a mapping of knobs (optionally with ``name`` and ``base``), a list of such mappings, or a
     mapping with a ``variants`` list. YAML is a superset of JSON, so one parser reads both.
     """
-    import yaml
+    from generator.common.reading import load_yaml_file
 
     path = Path(path)
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read config file: {exc.strerror or exc}", where=where) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        at = f"{where}:{line + 1}" if line is not None else where
-        raise UserError(f"not valid YAML/JSON: {getattr(exc, 'problem', exc)}", where=at) from None
+    data = load_yaml_file(path, what="config file")
     if isinstance(data, Mapping) and "variants" in data:
         extra = set(data) - {"variants"}
         if extra:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.common.errors import UserError
+from generator.generation.sources.images import check_image_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from generator.core.instructions import Instruction
@@ -599,6 +600,7 @@ def validate_rows(rows: Sequence[dict[str, Any]], allow: Iterable[str] | None = 
 
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _IMAGE_FILE = re.compile(r"^Image([1-9][0-9]*)$", re.IGNORECASE)
 
 
@@ -616,7 +618,14 @@ def attach_images(rows: list[dict[str, Any]], images_dir: str | Path) -> int:
         raise UserError("no such folder", where=str(root))
     attached = 0
     for row in rows:
-        folder = root / row["id"]
+        conversation = row["id"]
+        # a conversation id names a folder of --images, nothing else: no separators, no '..'
+        if not _PLAIN_NAME.fullmatch(conversation) or conversation in (".", ".."):
+            raise UserError(f"conversation id {conversation!r} cannot name an image folder (letters, digits, '.', "
+                            "'_' and '-' only)", where="--images")
+        folder = root / conversation
+        if folder.is_symlink() and not folder.resolve().is_relative_to(root.resolve()):
+            raise UserError(f"{conversation} leads outside the folder (a symbolic link)", where=str(root))
         if not folder.is_dir():
             continue
         found: dict[int, Path] = {}
@@ -624,6 +633,8 @@ def attach_images(rows: list[dict[str, Any]], images_dir: str | Path) -> int:
             match = _IMAGE_FILE.match(path.stem)
             if not match or path.suffix.lower() not in IMAGE_EXTENSIONS or not path.is_file():
                 continue
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise UserError(f"{path.name} leads outside the folder (a symbolic link)", where=str(folder))
             k = int(match.group(1))
             if k in found:
                 raise UserError(f"two files for Image{k}: {found[k].name} and {path.name}", where=str(folder))
@@ -639,6 +650,7 @@ def attach_images(rows: list[dict[str, Any]], images_dir: str | Path) -> int:
             data = found[k].read_bytes()
             if not data:
                 raise UserError("empty image file", where=str(found[k]))
+            check_image_file(found[k], str(found[k]))  # an image in name only (a text file) is refused here
             images.append(data)
             meta.append({
                 "name": f"Image{k}",

@@ -22,11 +22,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +98,12 @@ def folder_files(folder: Path) -> dict[str, ReleaseFile]:
     files: dict[str, ReleaseFile] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
-        if not path.is_file() or any(part.startswith(".") for part in rel.split("/")) or rel in RELEASE_FILES:
+        if any(part.startswith(".") for part in rel.split("/")) or rel in RELEASE_FILES:
+            continue
+        if path.is_symlink():  # its target may be anything on this machine: never upload it
+            raise UserError(f"{rel} is a symbolic link; a release holds only regular files (copy the file in)",
+                            where=str(folder))
+        if not path.is_file():
             continue
         files[rel] = ReleaseFile.from_path(rel, path)
     return files
@@ -113,20 +120,13 @@ def content_digest(files: Mapping[str, ReleaseFile]) -> str:
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """(YAML metadata, body) of a card; ValidationError when the front matter is missing or not YAML."""
-    import yaml
+    """(YAML metadata, body) of a card; one-line ValidationError when the front matter is missing or not YAML.
 
-    match = re.match(r"^---\r?\n(.*?)\r?\n---\r?\n?", text, re.S)
-    if not match:
-        raise ValidationError("no YAML front matter (--- ... ---) at the top", where=README_NAME)
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise ValidationError(f"front matter is not valid YAML ({str(exc).splitlines()[0]})",
-                              where=README_NAME) from exc
-    if not isinstance(meta, dict):
-        raise ValidationError("front matter is not a mapping", where=README_NAME)
-    return meta, text[match.end():]
+    Strict YAML from the shared reader: a duplicate key or a ``!!python`` tag is refused, not half-accepted.
+    """
+    from generator.common.reading import split_front_matter as split
+
+    return split(text, README_NAME)
 
 
 def _data_file_patterns(config: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -466,6 +466,7 @@ def build_release(folder: Path, repo_id: str, version: str, message: str | None,
                   local: dict[str, ReleaseFile], digest: str) -> tuple[dict[str, ReleaseFile], list[dict[str, Any]]]:
     """The files of the release (folder + re-rendered README + release files + refreshed manifest)."""
     from generator.dataset.manifest import dump_manifest, load_manifest
+    from generator.dataset.notes import without_notes
 
     entry = {"version": version, "date": release_date(), "changes": (message or "").strip() or
              f"Release {version}.", "content_sha256": digest}
@@ -481,11 +482,45 @@ def build_release(folder: Path, repo_id: str, version: str, message: str | None,
         {"format": "mmmt-if-releases", "releases": releases}, indent=2, sort_keys=True) + "\n").encode())
     manifest = load_manifest(folder)
     files = dict(manifest.get("files") or {})
-    for rel in (README_NAME, *RELEASE_FILES):
+    for rel in RELEASE_FILES:
         files[rel] = {"size": planned[rel].size, "sha256": planned[rel].sha256}
+    card = without_notes(planned[README_NAME].read())  # the manifest hashes the card without its notes
+    files[README_NAME] = {"size": len(card), "sha256": hashlib.sha256(card).hexdigest()}
     manifest["files"] = files
     planned[MANIFEST_NAME] = ReleaseFile.from_bytes(MANIFEST_NAME, dump_manifest(manifest).encode("utf-8"))
     return planned, releases
+
+
+class _ScrubToken(logging.Filter):
+    """Mask the token in any log record (huggingface_hub's retry warnings quote URLs and error bodies)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if self.token in text:
+            record.msg, record.args = _scrub(text, self.token), ()
+        return True
+
+
+@contextmanager
+def scrubbed_logs(token: str | None) -> Iterator[None]:
+    """While publishing, no handler of huggingface_hub's or the root logger can print ``token``."""
+    if not token:
+        yield
+        return
+    scrubber = _ScrubToken(token)
+    handlers = [*logging.getLogger("huggingface_hub").handlers, *logging.getLogger().handlers]
+    loggers = [logging.getLogger("huggingface_hub"), logging.getLogger()]
+    for target in [*handlers, *loggers]:
+        target.addFilter(scrubber)
+    try:
+        yield
+    finally:
+        for target in [*handlers, *loggers]:
+            target.removeFilter(scrubber)
 
 
 def publish(folder: str | os.PathLike[str], repo_id: str, version: str, *, private: bool = False,
@@ -494,8 +529,20 @@ def publish(folder: str | os.PathLike[str], repo_id: str, version: str, *, priva
     """Validate ``folder`` and release it as ``version`` of ``repo_id`` (one commit, then one tag).
 
     Raises :class:`UserError` for a bad folder, version or existing tag, and :class:`PublishError` (one line, the
-    token scrubbed) when the Hub cannot be reached or refuses a request.
+    token scrubbed) when the Hub cannot be reached or refuses a request. Log records are scrubbed too.
     """
+    from huggingface_hub import get_token
+
+    token = token or get_token()
+    with scrubbed_logs(token):
+        return _publish(folder, repo_id, version, private=private, dry_run=dry_run, message=message,
+                        endpoint=endpoint, token=token, echo=echo, quiet=quiet)
+
+
+def _publish(folder: str | os.PathLike[str], repo_id: str, version: str, *, private: bool, dry_run: bool,
+             message: str | None, endpoint: str | None, token: str | None, echo: Callable[[str], None],
+             quiet: bool) -> PublishResult:
+    """The work of :func:`publish`."""
     root = Path(folder)
     if not _REPO_ID.match(repo_id or ""):
         raise UserError(f"repository id {repo_id!r} is not of the form ORG/NAME", where="--repo-id")
@@ -505,14 +552,13 @@ def publish(folder: str | os.PathLike[str], repo_id: str, version: str, *, priva
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise ValidationError(f"{problems[0]}{more}", where=str(root))
 
-    from huggingface_hub import HfApi, get_token
+    from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError
 
     if quiet:
         from huggingface_hub.utils import disable_progress_bars
 
         disable_progress_bars()
-    token = token or get_token()
     if not dry_run and not token:
         raise UserError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
     api = HfApi(endpoint=endpoint, token=token or False)

@@ -9,7 +9,6 @@ prompted) are refused by :func:`check_comparable` unless the caller asks to comp
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,16 +22,19 @@ _REQUIRED = ("pif", "by_turn", "counts")
 
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read one report.json; anything that is not a score report is a user error naming the file."""
+    from generator.common.errors import ValidationError
+    from generator.common.reading import load_json_file
+    from generator.scoring.report import validate_report
+
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("no such file", where=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"not JSON ({exc.__class__.__name__})", where=str(path)) from None
+    data = load_json_file(path, what="report")
     if not isinstance(data, dict) or any(key not in data for key in _REQUIRED):
         raise UserError(f"not a score report (needs {', '.join(_REQUIRED)}); write one with `mmmtif score`",
                         where=str(path))
+    try:  # every figure the table shows must be what `mmmtif score` writes (a number, not text)
+        validate_report(data)
+    except ValidationError as exc:
+        raise UserError(f"not a valid score report: {exc}", where=str(path)) from None
     return data
 
 

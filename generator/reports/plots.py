@@ -52,6 +52,13 @@ def check_plot_path(path: str | os.PathLike) -> str:
 def plot_reports(reports: Sequence[tuple[str, dict]], path: str | os.PathLike) -> Path:
     """Draw PIF by turn and by active-instruction count, one line per ``(label, report)``; write ``path``."""
     path = Path(path)
+    atomic.replace_with(path, plot_writer(reports, path))
+    return path
+
+
+def plot_writer(reports: Sequence[tuple[str, dict]], path: str | os.PathLike) -> atomic.Writer:
+    """The plot of :func:`plot_reports` as a writer, to be written together with other files."""
+    path = Path(path)
     fmt = check_plot_path(path)
     if not reports:
         raise UserError("nothing to plot: no reports given")
@@ -80,5 +87,4 @@ def plot_reports(reports: Sequence[tuple[str, dict]], path: str | os.PathLike) -
 
     metadata = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
                 "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}[fmt]
-    atomic.replace_with(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=metadata))
-    return path
+    return lambda tmp: fig.savefig(tmp, format=fmt, metadata=metadata)

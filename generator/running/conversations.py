@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
+from generator.common.reading import check_dataset_folder, loading_errors
 
 
 def load_conversations(dataset: str, config: str | None, split: str | None, *, quiet: bool = False) -> Any:
@@ -18,14 +19,11 @@ def load_conversations(dataset: str, config: str | None, split: str | None, *, q
 
     if dataset.startswith((".", "/", "~")) and not Path(dataset).expanduser().exists():
         raise UserError("no such folder (write one with `mmmtif-gen`)", where=dataset)
+    check_dataset_folder(Path(dataset).expanduser())
     if quiet:
         datasets.disable_progress_bars()
-    try:
+    with loading_errors(dataset):
         loaded = datasets.load_dataset(dataset, config, split=split)
-    except ValueError as exc:
-        raise UserError(f"cannot load the dataset: {' '.join(str(exc).split())[:300]}", where=dataset) from None
-    except (FileNotFoundError, datasets.exceptions.DatasetNotFoundError) as exc:
-        raise UserError(f"no dataset here ({exc.__class__.__name__})", where=dataset) from None
     if isinstance(loaded, datasets.DatasetDict):
         if "test" in loaded:
             loaded = loaded["test"]

@@ -36,6 +36,7 @@ from typing import Any
 
 from generator.common import atomic
 from generator.common.errors import UserError
+from generator.common.reading import decode_utf8, loads_json
 from generator.common.rng import derive_seed
 from generator.running.client import ChatClient, ChatError, ChatResult
 from generator.scoring.fingerprint import conversation_fingerprint
@@ -200,10 +201,14 @@ def format_record(record: dict[str, Any]) -> str:
 
 
 def record_key(record: dict[str, Any], *, where: str = "") -> Key:
-    try:
-        return str(record["id"]), int(record["turn"]), int(record.get("sample", 0))
-    except (KeyError, TypeError, ValueError):
-        raise UserError("a response line needs id, turn and sample", where=where) from None
+    """(id, turn, sample) of a response line, exactly: a turn of 1.7 or true is refused, never rounded."""
+    rid, turn, sample = record.get("id"), record.get("turn"), record.get("sample", 0)
+    for name, value, low in (("turn", turn, 1), ("sample", sample, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise UserError(f"'{name}' must be an integer >= {low}, got {value!r}", where=f"{where}: field {name}")
+    if not isinstance(rid, str) or not rid:
+        raise UserError(f"'id' must be a non-empty string, got {rid!r}", where=f"{where}: field id")
+    return rid, turn, sample
 
 
 @dataclass
@@ -229,14 +234,14 @@ def read_existing(path: Path, *, repair: bool = True) -> ExistingOutput:
                 handle.truncate(cut)
                 handle.flush()
                 os.fsync(handle.fileno())
-    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
             continue
         where = f"{path}:line {number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            raise UserError("not a JSON line; fix or remove it before resuming", where=where) from None
+            record = loads_json(decode_utf8(raw, where), where)
+        except UserError as exc:
+            raise UserError(f"{exc}; fix or remove the line before resuming") from None
         if not isinstance(record, dict):
             raise UserError("not a JSON object", where=where)
         result.records.setdefault(record_key(record, where=where), record)

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.common.atomic import check_distinct_paths, check_output_path, replace_with
+from generator.common.atomic import Writer, check_distinct_paths, check_output_path, write_together
 from generator.common.errors import UserError, ValidationError
 from generator.scoring.fingerprint import conversation_fingerprint
 from generator.scoring.metrics import Aggregate, details_record
-from generator.scoring.report import format_summary, validate_report, write_report
+from generator.scoring.report import format_summary, report_writer, validate_report
 from generator.scoring.responses import Response, ResponseStore, collect_responses, index_responses_file
 from generator.scoring.turns import TurnPreparer, TurnSpec
 from generator.scoring.verdicts import ResponseResult, check_mode, score_response
@@ -194,13 +196,15 @@ def run_score(dataset: str, *, responses_path: str | Path, out: str | Path, conf
               mode: str = "strict", echo: Callable[[str], None] | None = print, progress: Progress | None = None,
               schema: dict | None = None, require_schema_check: bool = True,
               rows: Sequence[Mapping] | None = None, samples: int | None = None,
-              allow_partial: bool = False) -> dict:
-    """Load, score, validate and write: the whole of ``mmmtif score`` except plotting.
+              allow_partial: bool = False,
+              more_outputs: Callable[[dict], Mapping[Path, Writer]] | None = None) -> dict:
+    """Load, score, validate and write: the whole of ``mmmtif score``.
 
     ``echo`` receives the summary (None for quiet). ``rows`` skips loading (already loaded by the caller).
     ``samples`` declares N; without it the response lines may declare it. An incomplete file is refused unless
-    ``allow_partial``. The details file (when asked) is written as responses are scored, to a temporary file that
-    replaces ``details`` only when the whole run succeeded.
+    ``allow_partial``. The details file (when asked) is written as responses are scored, to a private temporary
+    file; ``more_outputs`` maps the report to further files (the plot). The report, the details and those files
+    are then written together: when one cannot be written, none of the previous files changes.
     """
     check_mode(mode)
     check_distinct_paths({"--responses": responses_path, "--out": out, "--details": details})
@@ -230,21 +234,33 @@ def run_score(dataset: str, *, responses_path: str | Path, out: str | Path, conf
         validate_report(report, schema, required=require_schema_check)
         return report
 
-    if details is None:
-        report = finish(None)
-    else:
-        made: dict[str, dict] = {}
-
-        def write(tmp: str) -> None:
-            with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+    files: dict[Path, Writer] = {}
+    streamed: str | None = None
+    try:
+        if details is None:
+            report = finish(None)
+        else:
+            details_path = check_output_path(details)
+            fd, streamed = tempfile.mkstemp(prefix=f".{details_path.name}.{os.getpid()}-", suffix=".part",
+                                            dir=details_path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 def sink(result: ResponseResult) -> None:
                     handle.write(json.dumps(details_record(result), sort_keys=True, ensure_ascii=False) + "\n")
 
-                made["report"] = finish(sink)
+                report = finish(sink)
+            part = streamed
 
-        replace_with(details, write)
-        report = made["report"]
-    write_report(report, out, schema=schema, validate=False)
+            def move_details(tmp: str) -> None:
+                os.replace(part, tmp)
+
+            files[details_path] = move_details
+        files = {Path(out): report_writer(report, schema=schema, validate=False), **files}
+        if more_outputs is not None:
+            files.update(more_outputs(report))
+        write_together(files)
+    finally:
+        if streamed is not None and os.path.exists(streamed):
+            os.unlink(streamed)
     if echo is not None:
         echo(format_summary(report))
     return report

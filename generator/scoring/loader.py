@@ -18,6 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from generator.common.errors import UserError
+from generator.common.reading import (
+    check_dataset_folder,
+    dataset_error,
+    loading_errors,
+    quiet_loading_logs,
+    read_text,
+    split_front_matter,
+)
 
 #: The columns scoring reads (``id`` and ``turns`` are required; the others feed the fingerprint).
 COLUMNS = ("id", "config", "system_prompt", "images", "turns")
@@ -87,7 +95,9 @@ def card_configs(folder: Path) -> tuple[dict[str, dict[str, list[str]]], str | N
     configs: dict[str, dict[str, list[str]]] = {}
     default = None
     if readme.is_file():
-        text = readme.read_text(encoding="utf-8")
+        text = read_text(readme, what="README")
+        if text.startswith("---"):
+            split_front_matter(text, str(readme))  # invalid YAML or a !!python tag is refused, in one line
         header = text.split("\n---", 1)[0] if text.startswith("---") else ""
         in_configs, current, split = False, None, None
         for line in header.splitlines():
@@ -161,7 +171,7 @@ def _iter_parquet(files: list[Path], where: str) -> Iterator[dict[str, Any]]:
         if missing:
             raise UserError(f"the dataset lacks the column(s) {', '.join(missing)}", where=where)
         columns = [c for c in COLUMNS if c in names]
-        with handle:
+        with handle, loading_errors(str(path)):  # a truncated or zeroed shard fails when it is read
             for batch in handle.iter_batches(batch_size=BATCH_SIZE, columns=columns):
                 data = batch.to_pydict()
                 for values in zip(*(data[c] for c in columns), strict=True):
@@ -169,6 +179,7 @@ def _iter_parquet(files: list[Path], where: str) -> Iterator[dict[str, Any]]:
 
 
 def _open_local(dataset: str, config: str | None, split: str | None) -> RowSource:
+    check_dataset_folder(dataset)
     folder = Path(dataset)
     configs, default = card_configs(folder)
     config, split = _choose(dataset, configs, default, config, split)
@@ -200,16 +211,17 @@ def _open_hub(dataset: str, config: str | None, split: str | None, revision: str
         saved_export = datasets.config.USE_PARQUET_EXPORT
         datasets.config.USE_PARQUET_EXPORT = False
         try:
-            return datasets.load_dataset(dataset, name=name, revision=revision, streaming=True)
+            with quiet_loading_logs():
+                return datasets.load_dataset(dataset, name=name, revision=revision, streaming=True)
         except (ValueError, FileNotFoundError, KeyError) as exc:
             configs = _config_names(dataset, revision)
             hint = f" (available configs: {', '.join(configs)})" if configs else ""
             raise UserError(f"cannot load the dataset: {exc}{hint}", where=where) from None
         except Exception as exc:
-            if isinstance(exc, OSError) or type(exc).__module__.startswith(
-                    ("datasets", "huggingface_hub", "requests", "httpx", "fsspec")):
-                raise UserError(f"cannot load the dataset: {type(exc).__name__}: {exc}", where=where) from None
-            raise
+            error = dataset_error(exc, where)  # the one mapping of the libraries' failures to one line
+            if error is None:
+                raise
+            raise error from None
         finally:
             datasets.config.USE_PARQUET_EXPORT = saved_export
 
@@ -232,9 +244,10 @@ def _open_hub(dataset: str, config: str | None, split: str | None, revision: str
         part = part.select_columns(columns)
         if "images" in columns:
             part = part.cast_column("images", datasets.List(datasets.Image(decode=False)))
-        for batch in part.iter(batch_size=BATCH_SIZE):
-            for values in zip(*(batch[c] for c in columns), strict=True):
-                yield dict(zip(columns, values, strict=True))
+        with loading_errors(where):  # a truncated or zeroed shard fails here, when it is read
+            for batch in part.iter(batch_size=BATCH_SIZE):
+                for values in zip(*(batch[c] for c in columns), strict=True):
+                    yield dict(zip(columns, values, strict=True))
 
     def others() -> Iterator[tuple[str, str, Iterator[dict[str, Any]]]]:
         for name in _config_names(dataset, revision):

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from generator.common.atomic import atomic_write_text
+from generator.common.atomic import Writer, check_output_path, text_writer, write_together
 from generator.common.errors import ValidationError
 
 
@@ -45,19 +45,31 @@ def validate_report(report: dict, schema: dict | None = None, *, required: bool 
     return True
 
 
+def report_writer(report: dict, *, schema: dict | None = None, validate: bool = True,
+                  require_schema_check: bool = True) -> Writer:
+    """Validate (unless ``validate`` is False) and return the writer of the report, for :func:`write_together`."""
+    if validate:
+        validate_report(report, schema, required=require_schema_check)
+    return text_writer(report_json(report))
+
+
+def details_writer(records: Iterable[dict]) -> Writer:
+    """The writer of the details file: one JSON line per scored response."""
+    return text_writer("".join(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n" for record in records))
+
+
 def write_report(report: dict, path: str | Path, *, schema: dict | None = None, validate: bool = True,
                  require_schema_check: bool = True) -> None:
     """Validate (unless ``validate`` is False) and write the report atomically."""
-    if validate:
-        validate_report(report, schema, required=require_schema_check)
-    atomic_write_text(path, report_json(report))
+    writer = report_writer(report, schema=schema, validate=validate, require_schema_check=require_schema_check)
+    write_together({check_output_path(path): writer})
 
 
 def write_details(records: Iterable[dict], path: str | Path) -> int:
     """Write one JSON line per scored response; returns the number of lines."""
-    lines = [json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n" for record in records]
-    atomic_write_text(path, "".join(lines))
-    return len(lines)
+    records = list(records)
+    write_together({check_output_path(path): details_writer(records)})
+    return len(records)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

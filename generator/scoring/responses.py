@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from generator.common.errors import UserError, ValidationError
+from generator.common.reading import decode_utf8, loads_json
 from generator.scoring.fingerprint import FINGERPRINT_FIELD
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -88,22 +89,10 @@ def parse_response(record: object, where: str) -> Response:
                     history=_optional_str(record, "history", where))
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """A JSON object whose key repeats (two "response" fields) is ambiguous: refuse it instead of keeping one."""
-    record: dict[str, object] = {}
-    for key, value in pairs:
-        if key in record:
-            raise ValueError(f"key {key!r} appears twice")
-        record[key] = value
-    return record
-
-
 def _decode(line: bytes | str, where: str) -> Response:
-    try:
-        record = json.loads(line, object_pairs_hook=_unique_keys)
-    except ValueError as exc:
-        raise ValidationError(f"malformed JSON ({exc})", where=where) from None
-    return parse_response(record, where)
+    """One line through the shared reader: strict UTF-8, no repeated key, bounded depth, no lone surrogate."""
+    text = decode_utf8(line, where) if isinstance(line, bytes) else line
+    return parse_response(loads_json(text, where), where)
 
 
 class ResponseStore:
@@ -235,10 +224,6 @@ def index_responses_file(path: str | Path, *, samples: int | None = None) -> Res
             if not line.strip():
                 continue
             where = f"{path}:line {number}"
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ValidationError(f"not UTF-8 ({exc.reason})", where=where) from None
             store.add(_decode(line, where), (start, number))
     if not store.count:
         raise UserError("the responses file holds no responses", where=str(path))

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from generator.cli import COMMANDS
-from generator.common.atomic import write_text
+from generator.common.atomic import Writer, text_writer, write_together
 from generator.common.errors import UserError
 
 
@@ -40,15 +40,17 @@ def command(reports: tuple[str, ...], labels: str | None, out_path: str | None, 
     check_comparable(loaded, across=across)
     text = compare_markdown(loaded)
     click.echo(text, nl=False)
+    files: dict[Path, Writer] = {}
     if out_path:
-        write_text(Path(out_path), text)
+        files[Path(out_path)] = text_writer(text)
     if plot_path:
         try:
-            from generator.reports.plots import plot_reports
+            from generator.reports.plots import plot_writer
         except ImportError as exc:
             raise UserError(f"plotting is not available in this installation ({exc})", where="--plot") from None
         Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
-        plot_reports(loaded, plot_path)
+        files[Path(plot_path)] = plot_writer(loaded, plot_path)
+    write_together(files)  # the table and the plot together, or neither
 
 
 COMMANDS.register(command.name or "", command)

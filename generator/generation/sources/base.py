@@ -132,6 +132,44 @@ SOURCES: Registry[type[Source]] = Registry("source", package="generator.generati
 IMAGE_KINDS: Registry[type[Source]] = Registry("image spec kind", package="generator.generation.sources")
 
 
+def public_location(path: str) -> str:
+    """How a user's folder or file is named in published data: as given when relative, else its last part.
+
+    An absolute path (or ``~/...``) names this machine, not the data: a dataset built from ``/home/me/pics``
+    records ``pics``. A relative path is recorded as given (normalised), so the same arguments give the same bytes
+    from any working directory.
+    """
+    import os
+    from pathlib import Path, PurePosixPath
+
+    text = path.replace("\\", "/")
+    if text.startswith(("/", "~")) or Path(path).is_absolute():
+        return Path(path).expanduser().resolve().name or "root"
+    return PurePosixPath(os.path.normpath(text).replace("\\", "/")).as_posix()
+
+
+def public_source(source: str) -> str:
+    """A ``--source`` value as published data records it: user paths through :func:`public_location`."""
+    from pathlib import Path
+
+    prefix, sep, rest = source.partition(":")
+    if not sep or prefix not in ("folder", "hf") or not rest:
+        return source
+    path, split = rest, ""
+    if prefix == "hf" and not Path(rest).expanduser().exists():
+        head, _, tail = rest.rpartition(":")
+        if head and Path(head).expanduser().exists():
+            path, split = head, f":{tail}"
+    if not Path(path).expanduser().exists():
+        return source
+    return f"{prefix}:{public_location(path)}{split}"
+
+
+def provenance(spec: ImageSpec) -> ImageSpec:
+    """The published part of an image spec: keys starting with ``_`` only serve rendering on this machine."""
+    return {key: value for key, value in spec.items() if not key.startswith("_")}
+
+
 def image_name(index: int) -> str:
     """Return the chat name of the image at 0-based ``index`` ("Image1" for 0)."""
     return f"Image{index + 1}"

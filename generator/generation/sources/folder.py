@@ -10,12 +10,11 @@ reported once, naming the file, the line and the field.
 
 from __future__ import annotations
 
-import io
-import json
+import math
 import random
 import re
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator.common.errors import UserError
@@ -28,11 +27,11 @@ from generator.generation.sources.base import (
     Source,
     image_name,
     pick_questions,
+    public_location,
 )
+from generator.generation.sources.images import check_image_file, encode_user_image
 
 METADATA = "metadata.jsonl"
-MAX_SIDE = 1024  # larger user images are scaled down so a dataset row stays a reasonable size
-PASS_THROUGH = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif"}
 _IMAGE_REF = re.compile(r"\bImage(\d+)\b")
 # A plain number, or one with proper thousands groups ("1,234"); "1,2" is a list, not twelve.
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
@@ -52,10 +51,13 @@ def infer_answer_type(answer: str) -> str:
     return "open"
 
 
-def make_qa(question: str, answer: Any, answer_type: Any, where: str) -> tuple[str, str | None, str]:
+def make_qa(question: Any, answer: Any, answer_type: Any, where: str) -> tuple[str, str | None, str]:
     """Validate one user question/answer pair; return (question, reference or None, answer type)."""
     if not isinstance(question, str) or not question.strip():
         raise UserError("the question is missing or empty", where=f"{where}: field question")
+    if answer is not None and (isinstance(answer, bool) or not isinstance(answer, str | int | float)
+                               or (isinstance(answer, float) and not math.isfinite(answer))):
+        raise UserError(f"the answer must be text or a number, got {answer!r}", where=f"{where}: field answer")
     reference = None if answer is None else str(answer).strip() or None
     if answer_type is None or answer_type == "":
         kind = infer_answer_type(reference) if reference else "open"
@@ -93,30 +95,10 @@ def name_images(question: str, positions: list[int]) -> str:
     return f"Looking at {names}: {question}"
 
 
-def encode_user_image(data: bytes, where: str) -> tuple[bytes, str]:
-    """Check that ``data`` is an image; pass common formats through, re-encode others (or big ones) as PNG."""
-    from PIL import Image, UnidentifiedImageError
-
-    from generator.generation.sources.drawing import encode_jpeg, encode_png
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            fmt = image.format
-            if fmt in PASS_THROUGH and max(image.size) <= MAX_SIDE:
-                return data, PASS_THROUGH[fmt]
-            picture = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise UserError(f"cannot read the image ({exc})", where=where) from None
-    picture.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    if fmt == "JPEG" and picture.mode == "RGB":
-        return encode_jpeg(picture), "jpeg"
-    return encode_png(picture), "png"
-
-
 def render_file(spec: ImageSpec) -> tuple[bytes, str]:
-    """Read an image file named by a ``kind: file`` spec."""
-    path = Path(spec["root"]) / spec["file"]
+    """Read an image file named by a ``kind: file`` spec (``_dir`` is the folder on this machine)."""
+    root = Path(spec.get("_dir") or spec["root"])
+    path = resolve_inside(root, spec["file"], str(root))
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -124,9 +106,30 @@ def render_file(spec: ImageSpec) -> tuple[bytes, str]:
     return encode_user_image(data, str(path))
 
 
-def file_spec(source: str, root: Path, file: str, licence: str = "", attribution: str = "") -> ImageSpec:
-    return {"source": source, "kind": "file", "root": str(root), "file": file, "license": licence,
-            "attribution": attribution}
+def file_spec(source: str, root: Path, file: str, licence: str = "", attribution: str = "", *,
+              public_root: str) -> ImageSpec:
+    """The spec of one image file: ``root`` as the user named it is published, ``_dir`` only renders it."""
+    return {"source": source, "kind": "file", "root": public_root, "_dir": str(root), "file": file,
+            "license": licence, "attribution": attribution}
+
+
+def resolve_inside(root: Path, name: str, where: str) -> Path:
+    """The file ``name`` of folder ``root``, refusing anything that leads outside it.
+
+    ``..``, absolute paths and symbolic links whose target lies outside are refused before the target is looked
+    at, so an error never tells whether a file outside the folder exists.
+    """
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not name.strip() or "\0" in name or PurePosixPath(name).is_absolute() or Path(name).is_absolute() \
+            or name.startswith("~") or ".." in parts:
+        raise UserError(f"{name!r} is not a path inside the folder (no '..', no absolute path)", where=where)
+    base = root.resolve()
+    path = (base / name).resolve()
+    if not path.is_relative_to(base):
+        raise UserError(f"{name!r} leads outside the folder (a symbolic link)", where=where)
+    if not path.is_file():
+        raise UserError(f"image {name!r} not found in the folder", where=where)
+    return path
 
 
 @dataclass
@@ -135,8 +138,27 @@ class _Item:
     license: str
     attribution: str
     qas: list[tuple[str, str | None, str]]
+    where: str = ""
+    given: dict[str, str] = field(default_factory=dict)
     title: str | None = None
     objects: tuple[str, ...] = ()
+
+
+
+def _merge_field(item: _Item, name: str, value: Any, where: str) -> None:
+    """Licence and attribution of an image may be given on any of its lines, but never two different ones."""
+    if value is None or value == "":
+        return
+    if not isinstance(value, str):
+        raise UserError(f"{name} must be text, got {type(value).__name__}", where=f"{where}: field {name}")
+    current = getattr(item, name)
+    if current and current != value.strip():
+        raise UserError(f"{name} {value.strip()!r} differs from {current!r} given for {item.file!r} at "
+                        f"{item.given[name]}", where=f"{where}: field {name}")
+    if not current:
+        setattr(item, name, value.strip())
+        item.given[name] = where
+
 
 
 def parse_title(value: Any, where: str) -> str | None:
@@ -174,7 +196,8 @@ class FolderSource(Source):
         if not path:
             raise UserError("folder: needs a path, e.g. folder:./my_images", where="--source")
         self.root = Path(path).expanduser().resolve()
-        self.name = f"folder:{path}"
+        self.public_root = public_location(path)
+        self.name = f"folder:{self.public_root}"
         if not self.root.is_dir():
             raise UserError("the folder does not exist", where=str(self.root))
         metadata = self.root / METADATA
@@ -189,46 +212,30 @@ class FolderSource(Source):
             raise UserError("no questions found", where=str(metadata))
 
     def _read(self, metadata: Path) -> list[_Item]:
-        from PIL import Image, UnidentifiedImageError
+        from generator.common.reading import json_object_lines
 
         items: dict[str, _Item] = {}
-        with metadata.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                where = f"{metadata}:line {number}"
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"not valid JSON ({exc.msg})", where=where) from None
-                if not isinstance(record, dict):
-                    raise UserError("each line must be a JSON object", where=where)
-                file = record.get("file_name")
-                if not isinstance(file, str) or not file.strip():
-                    raise UserError("file_name is missing", where=f"{where}: field file_name")
-                item = items.get(file)
-                if item is None:
-                    image_path = (self.root / file).resolve()
-                    if not image_path.is_file():
-                        raise UserError(f"image {file!r} not found in {self.root}", where=f"{where}: field file_name")
-                    try:
-                        with Image.open(image_path):
-                            pass
-                    except (UnidentifiedImageError, OSError) as exc:
-                        raise UserError(f"image {file!r} cannot be read ({exc})",
-                                        where=f"{where}: field file_name") from None
-                    item = items[file] = _Item(file, str(record.get("license") or ""),
-                                               str(record.get("attribution") or ""), [])
-                title = parse_title(record.get("title"), where)
-                if title is not None:
-                    if item.title is not None and item.title != title:
-                        raise UserError(f"image {file!r} already has the title {item.title!r}",
-                                        where=f"{where}: field title")
-                    item.title = title
-                extra = [name for name in parse_objects(record.get("objects"), where) if name not in item.objects]
-                item.objects = (*item.objects, *extra)
-                item.qas.append(make_qa(record.get("question"), record.get("answer"), record.get("answer_type"),
-                                        where))
+        for where, record in json_object_lines(metadata, what=METADATA):
+            file = record.get("file_name")
+            if not isinstance(file, str) or not file.strip():
+                raise UserError("file_name is missing", where=f"{where}: field file_name")
+            item = items.get(file)
+            if item is None:
+                image_path = resolve_inside(self.root, file, f"{where}: field file_name")
+                check_image_file(image_path, f"{where}: field file_name")
+                item = items[file] = _Item(file, "", "", [], where)
+            for name in ("license", "attribution"):
+                _merge_field(item, name, record.get(name), where)
+            title = parse_title(record.get("title"), where)
+            if title is not None:
+                if item.title is not None and item.title != title:
+                    raise UserError(f"image {file!r} already has the title {item.title!r}",
+                                    where=f"{where}: field title")
+                item.title = title
+            extra = [name for name in parse_objects(record.get("objects"), where) if name not in item.objects]
+            item.objects = (*item.objects, *extra)
+            item.qas.append(make_qa(record.get("question"), record.get("answer"), record.get("answer_type"),
+                                    where))
         return list(items.values())
 
     def image_facts(self, spec: ImageSpec) -> ImageFacts:
@@ -244,5 +251,6 @@ class FolderSource(Source):
         chosen = [self.items[k] for k in rng.sample(range(len(self.items)), count)]
         singles = [[QA(name_images(q, [i]), a, t, [i]) for q, a, t in item.qas] for i, item in enumerate(chosen)]
         qas = pick_questions(rng, singles, [], n_questions)
-        images = [file_spec("folder", self.root, item.file, item.license, item.attribution) for item in chosen]
+        images = [file_spec("folder", self.root, item.file, item.license, item.attribution,
+                            public_root=self.public_root) for item in chosen]
         return ChatMaterial(images=images, qas=qas)

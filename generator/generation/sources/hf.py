@@ -28,15 +28,23 @@ from typing import Any
 
 from generator.common.errors import UserError
 from generator.core.instructions.facts import ImageFacts
-from generator.generation.sources.base import QA, ChatMaterial, ImageSpec, Source, pick_questions
+from generator.generation.sources.base import (
+    QA,
+    ChatMaterial,
+    ImageSpec,
+    Source,
+    pick_questions,
+    public_location,
+)
 from generator.generation.sources.folder import (
-    encode_user_image,
     file_spec,
     make_qa,
     name_images,
     parse_objects,
     parse_title,
+    resolve_inside,
 )
+from generator.generation.sources.images import encode_user_image
 
 FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
 USER_ROLES = ("user", "human")
@@ -130,7 +138,9 @@ class HFSource(Source):
         local = Path(path).expanduser()
         # image specs name the dataset; an absolute path lets another process (or folder) render them
         self.path = str(local.resolve()) if local.exists() else path
-        self.name = f"hf:{target}"
+        # published data names the dataset as the user did (a relative path or a Hub id), never this machine's path
+        self.public = public_location(path) if local.exists() else path
+        self.name = f"hf:{self.public}" + (f":{split}" if split else "")
         column_map = dict(column_map or {})
         known = {"image", "question", "answer", "answer_type", "images", "conversations", "title", "objects"}
         unknown = sorted(set(column_map) - known)
@@ -216,24 +226,25 @@ class HFSource(Source):
             if self.base is None:
                 raise UserError("image paths are only supported for local datasets",
                                 where=f"{self.path}[{self.split}] row {row}: field {self.image_column}")
-            path = Path(value)
-            root = Path(self.base) if not path.is_absolute() else path.parent
-            file = value if not path.is_absolute() else path.name
-            if not (root / file).is_file():
-                raise UserError(f"image {value!r} not found in {root}",
-                                where=f"{self.path}[{self.split}] row {row}: field {self.image_column}")
-            spec = file_spec(self.name, root, file)
+            root = Path(self.base)
+            where = f"{self.path}[{self.split}] row {row}: field {self.image_column}"
+            file = value
+            if Path(value).is_absolute() and Path(value).resolve().is_relative_to(root.resolve()):
+                file = Path(value).resolve().relative_to(root.resolve()).as_posix()
+            resolve_inside(root, file, where)
+            spec = file_spec(self.name, root, file, public_root=self.public)
             if item is None:  # one image per row: remember the row, whose columns may hold the image's facts
                 self._file_rows[str(root / file)] = row
             return spec
-        return {"source": self.name, "kind": "hf", "dataset": self.path, "split": self._split_arg, "row": row,
-                "column": self.image_column, "item": item, "license": "", "attribution": ""}
+        return {"source": self.name, "kind": "hf", "dataset": self.public, "_dataset": self.path,
+                "split": self._split_arg, "row": row, "column": self.image_column, "item": item, "license": "",
+                "attribution": ""}
 
     def image_facts(self, spec: ImageSpec) -> ImageFacts:
         """The row's ``title`` and ``objects`` columns (roles of the column map), when the dataset has them."""
         row = spec.get("row")
         if spec.get("kind") == "file":
-            row = self._file_rows.get(str(Path(spec["root"]) / spec["file"]))
+            row = self._file_rows.get(str(Path(spec.get("_dir") or spec["root"]) / spec["file"]))
         if self.dialogues or not isinstance(row, int) or not 0 <= row < len(self.row_facts):
             return ImageFacts()
         title, objects = self.row_facts[row]
@@ -297,8 +308,9 @@ def raw_column(dataset: Any, column: str) -> Any:
 def render_hf_image(spec: ImageSpec) -> tuple[bytes, str]:
     """Read image ``item`` of ``column`` at ``row`` of a dataset split (loaded once per process)."""
     column = spec["column"]
-    where = f"{spec['dataset']}[{spec['split']}] row {spec['row']}: field {column}"
-    value = _raw_cached(spec["dataset"], spec["split"], column)[spec["row"]][column]
+    dataset = spec.get("_dataset") or spec["dataset"]
+    where = f"{dataset}[{spec['split']}] row {spec['row']}: field {column}"
+    value = _raw_cached(dataset, spec["split"], column)[spec["row"]][column]
     if spec.get("item") is not None:
         value = value[spec["item"]]
     if isinstance(value, dict) and value.get("bytes"):
