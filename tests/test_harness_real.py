@@ -151,6 +151,19 @@ def test_inspect_export_refuses_a_log_that_did_not_succeed(bench, tmp_path):
     assert not (tmp_path / "x.jsonl").exists()
 
 
+def test_inspect_openai_form_at_another_server_fails_with_the_form_that_works(bench, tmp_path):
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    work, server = bench
+    (tmp_path / "mmmt-if").symlink_to(work / "mmmt-if")
+    shell([f"OPENAI_API_KEY=none inspect eval {ROOT / TASK_FILE}@mmmt_if --model openai/fake "
+           f"--model-base-url {server.base_url} -T dataset=./mmmt-if --log-dir logs --max-retries 0 || true"],
+          tmp_path)
+    [log_info] = list_eval_logs(str(tmp_path / "logs"))
+    log = read_eval_log(log_info)
+    assert log.status == "error" and "openai-api/local/<model>" in log.error.message
+
+
 def _lmms_results(run_dir: Path) -> dict:
     [results] = list(run_dir.glob("results/*/*_results.json"))
     return json.loads(results.read_text())["results"]["mmmt_if"]

@@ -186,7 +186,9 @@ def _stub_inspect(monkeypatch) -> list:
                                "MemoryDataset": lambda samples, name: types.SimpleNamespace(samples=samples)},
         "inspect_ai.model": {"ChatMessageSystem": message_class("system"), "ChatMessageUser": message_class("user"),
                              "ChatMessageAssistant": message_class("assistant"),
-                             "ContentImage": lambda image: ("image", image), "ContentText": lambda text: ("text", text)},
+                             "ContentImage": lambda image: ("image", image), "ContentText": lambda text: ("text", text),
+                             # an openai-api (chat completions) model: the form the task accepts
+                             "get_model": lambda: types.SimpleNamespace(api=types.SimpleNamespace(base_url=None))},
         "inspect_ai.scorer": {"Score": lambda **kw: types.SimpleNamespace(**kw), "Target": object,
                               "mean": lambda: "mean", "stderr": lambda: "stderr", "scorer": recording},
         "inspect_ai.solver": {"Generate": object, "TaskState": object, "solver": recording},

@@ -89,6 +89,20 @@ def _load_rows(dataset: str, config: str | None, split: str | None) -> list[dict
     return list(load_conversations(resolve_dataset(dataset), config, split, quiet=True))
 
 
+def check_model_form(api: Any) -> None:
+    """Refuse ``openai/<model>`` pointed at another server, with the form that works, instead of a 404.
+
+    inspect's ``openai`` provider sends model names OpenAI does not know to the Responses API (which vLLM, SGLang
+    or Ollama lack) and, without it, sends the system prompt as ``developer``; ``openai-api/<service>/<model>``
+    speaks plain chat completions with ``system`` messages.
+    """
+    base_url = str(getattr(api, "base_url", None) or "")
+    if type(api).__name__ == "OpenAIAPI" and base_url and "api.openai.com" not in base_url:
+        raise ValueError(f"--model openai/... with --model-base-url {base_url} does not work for OpenAI-compatible "
+                         "servers (inspect sends it to the Responses API); use --model "
+                         "openai-api/local/<model> --model-base-url ... with LOCAL_API_KEY set")
+
+
 @solver
 def multi_turn(rows_key: str, history: str = "model"):
     """Ask every turn of the sample's conversation in order, rebuilding the messages as ``mmmtif run`` does."""
@@ -96,6 +110,9 @@ def multi_turn(rows_key: str, history: str = "model"):
         raise ValueError(f"history must be 'model' or 'reference', got {history!r}")
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        from inspect_ai.model import get_model
+
+        check_model_form(get_model().api)
         row = _ROWS[rows_key][str(state.sample_id)]
         uris = [image_data_uri(img) for img in (row.get("images") or [])]
         reference = fixed_history(row) if history == "reference" else None
