@@ -246,7 +246,7 @@ class ResponseLog:
         self._pending: list[str] = []
         self._cond = threading.Condition()
         self._closing = False
-        self._error: BaseException | None = None
+        self._error: OSError | None = None
         self._writer = threading.Thread(target=self._write_loop, name="mmmtif-response-log", daemon=True)
         self._writer.start()
 
