@@ -92,7 +92,8 @@ def test_lmms_task_yaml_names_existing_functions():
     named += [m["aggregation"][1] for m in config["metric_list"]]
     assert named and all(name.startswith("utils.") and callable(getattr(utils, name[6:])) for name in named)
     metrics = {m["metric"] for m in config["metric_list"]}
-    assert metrics == {"mmmt_if_pif", "mmmt_if_perfect", "mmmt_if_answer_accuracy"}
+    assert metrics == {"mmmt_if_pif", "mmmt_if_perfect", "mmmt_if_answer_accuracy", "mmmt_if_failed_requests",
+                       "mmmt_if_responses"}
 
 
 def test_lmms_process_docs_and_messages(monkeypatch):
@@ -130,11 +131,19 @@ def test_lmms_process_results_uses_the_product_scorer(monkeypatch):
     monkeypatch.setitem(sys.modules, "generator.scoring", types.SimpleNamespace(score_rows=fake_score_rows))
     doc = {name: value[4] for name, value in harness.per_turn_docs(_rows(), reference_fn=_witness).items()}
     result = utils.process_results(doc, ["the model's answer"])
-    assert result == {"mmmt_if_pif": 0.5, "mmmt_if_perfect": 0.0, "mmmt_if_answer_accuracy": 1.0}
+    record = result.pop("mmmt_if_responses")
+    assert result == {"mmmt_if_pif": 0.5, "mmmt_if_perfect": 0.0, "mmmt_if_answer_accuracy": 1.0,
+                      "mmmt_if_failed_requests": 0.0}
+    assert record["response"] == "the model's answer" and record["conversation_sha256"] == doc["conversation_sha256"]
     (rows, responses, mode), = calls
     assert mode == "strict"
     assert rows[0]["id"] == "c1" and [t["turn"] for t in rows[0]["turns"]] == [2]
     assert responses == [{"id": "c1", "turn": 2, "sample": 0, "response": "the model's answer"}]
+
+    failed = utils.process_results(doc, ["[LMMS_EVAL_REQUEST_FAILED after 2 retries] Error code: 400"])
+    assert failed["mmmt_if_pif"] == 0.0 and failed["mmmt_if_answer_accuracy"] == 0.0
+    assert failed["mmmt_if_failed_requests"] == 1.0
+    assert failed["mmmt_if_responses"]["response"] == "" and "REQUEST_FAILED" in failed["mmmt_if_responses"]["error"]
 
 
 # -------------------------------------------------------------------------------------------------- inspect-ai
@@ -151,6 +160,7 @@ class _State:
     messages: list = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
     output: Any = None
+    model: str = "openai-api/local/m"
 
 
 def _stub_inspect(monkeypatch) -> list:
@@ -176,7 +186,9 @@ def _stub_inspect(monkeypatch) -> list:
                                "MemoryDataset": lambda samples, name: types.SimpleNamespace(samples=samples)},
         "inspect_ai.model": {"ChatMessageSystem": message_class("system"), "ChatMessageUser": message_class("user"),
                              "ChatMessageAssistant": message_class("assistant"),
-                             "ContentImage": lambda image: ("image", image), "ContentText": lambda text: ("text", text)},
+                             "ContentImage": lambda image: ("image", image), "ContentText": lambda text: ("text", text),
+                             # an openai-api (chat completions) model: the form the task accepts
+                             "get_model": lambda: types.SimpleNamespace(api=types.SimpleNamespace(base_url=None))},
         "inspect_ai.scorer": {"Score": lambda **kw: types.SimpleNamespace(**kw), "Target": object,
                               "mean": lambda: "mean", "stderr": lambda: "stderr", "scorer": recording},
         "inspect_ai.solver": {"Generate": object, "TaskState": object, "solver": recording},

@@ -11,11 +11,45 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from generator.running.runner import build_messages, reference_history
+from generator.running.runner import build_messages, conversation_digest, reference_history
 
 #: Columns a per-turn document carries (lmms-eval scores one turn at a time).
-TURN_DOC_COLUMNS = ("conversation_id", "turn", "turn_index", "system_prompt", "images", "prompts", "history",
-                    "turn_json")
+TURN_DOC_COLUMNS = ("conversation_id", "turn", "turn_index", "system_prompt", "images", "image_count", "prompts",
+                    "history", "turn_json", "conversation_sha256")
+
+#: How lmms-eval's API backends mark a request that failed for good, in place of the model's answer.
+FAILURE_MARKERS = ("[LMMS_EVAL_REQUEST_FAILED", "[LMMS_EVAL_BUDGET_EXCEEDED]")
+
+
+def is_failure_marker(text: str) -> bool:
+    """True when a harness put its failure marker where the model's answer should be."""
+    return text.lstrip().startswith(FAILURE_MARKERS)
+
+
+def fingerprint(row: dict[str, Any]) -> str:
+    """The per-conversation fingerprint of response lines (``conversation_sha256``, as ``mmmtif run`` writes)."""
+    return conversation_digest(str(row.get("system_prompt") or ""), row["turns"])
+
+
+def response_record(row_id: str, turn: int, response: str, digest: str, *, model: str | None = None,
+                    history: str | None = None, error: str | None = None,
+                    fingerprint: str | None = None) -> dict[str, Any]:
+    """One line of our responses.jsonl for a harness answer; a failed request becomes an empty, marked answer.
+
+    ``fingerprint`` is the conversation as prompted (``generator.scoring.fingerprint``): with it, ``mmmtif score``
+    refuses the export when it is scored against another config or dataset.
+    """
+    record: dict[str, Any] = {"id": row_id, "turn": int(turn), "sample": 0, "response": response}
+    if model is not None:
+        record["model"] = model
+    if history is not None:
+        record["history"] = history
+    if fingerprint is not None:
+        record["fingerprint"] = fingerprint
+    record["conversation_sha256"] = digest
+    if error is not None:
+        record.update(response="", finish_reason="error", error=error)
+    return record
 
 
 def text_only_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +78,7 @@ def per_turn_docs(rows: Iterable[dict[str, Any]], *,
     columns: dict[str, list[Any]] = {name: [] for name in TURN_DOC_COLUMNS}
     for row in rows:
         history = fixed_history(row, reference_fn)
+        digest = fingerprint(row)
         prompts = [turn["prompt"] for turn in row["turns"]]
         for index, turn in enumerate(row["turns"]):
             columns["conversation_id"].append(str(row["id"]))
@@ -51,9 +86,11 @@ def per_turn_docs(rows: Iterable[dict[str, Any]], *,
             columns["turn_index"].append(index)
             columns["system_prompt"].append(row.get("system_prompt") or "")
             columns["images"].append(row.get("images") or [])
+            columns["image_count"].append(len(row.get("images") or []))
             columns["prompts"].append(prompts[: index + 1])
             columns["history"].append(history[:index])
             columns["turn_json"].append(json.dumps(turn, ensure_ascii=False, sort_keys=True))
+            columns["conversation_sha256"].append(digest)
     return columns
 
 
@@ -61,8 +98,12 @@ def doc_as_row(doc: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """A per-turn document seen as a conversation row truncated at its turn, and that turn's position."""
     index = int(doc["turn_index"])
     turns = [{"turn": position + 1, "prompt": prompt} for position, prompt in enumerate(doc["prompts"])]
+    # lmms-eval hands ``doc_to_text`` and ``process_results`` a copy without the image columns
+    images = doc.get("images")
+    if images is None:
+        images = ["image"] * int(doc.get("image_count") or 0)
     row = {"id": doc["conversation_id"], "system_prompt": doc.get("system_prompt") or "",
-           "images": doc.get("images") or [], "turns": turns}
+           "images": images, "turns": turns}
     return row, index
 
 

@@ -1,11 +1,15 @@
 """An inspect-ai task: each sample is one conversation, solved turn by turn, scored by the product's scorer.
 
-Run it with any inspect-ai provider, OpenAI-compatible servers included::
+Run it with any inspect-ai provider. For an OpenAI-compatible server (vLLM, SGLang, Ollama, LM Studio) the form
+that works is ``--model openai-api/<service>/<model>`` with ``<SERVICE>_API_KEY`` set (``openai/<model>`` sends
+names OpenAI does not know to the Responses API, which these servers lack, and its fallback sends the system
+prompt as ``developer``)::
 
-    pip install "mmmt-if[inspect]"
-    inspect eval generator/running/integrations/inspect_task.py@mmmt_if \\
-        --model openai-api/local/my-model -M base_url=http://localhost:8000/v1 \\
-        -T dataset=./mmmt-if -T history=model
+    LOCAL_API_KEY=none inspect eval generator/running/integrations/inspect_task.py@mmmt_if --model openai-api/local/Qwen/Qwen2.5-VL-7B-Instruct --model-base-url http://localhost:8000/v1 -T dataset=./mmmt-if -T history=model --log-dir logs
+    python -m generator.running.integrations.export inspect "$(ls -t logs/*.eval | head -n 1)" --out inspect.jsonl
+
+A relative ``dataset`` is found from the directory ``inspect eval`` was started in, although inspect changes
+into the task file's folder before loading the task.
 
 The solver sends the same messages as ``mmmtif run`` (it calls :func:`generator.running.runner.build_messages`): images
 in the first user message, the model's own earlier answers (``history=model``) or reference answers
@@ -19,6 +23,8 @@ else in the package imports it.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 try:
@@ -38,7 +44,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from generator.running.integrations.harness import (
     conversation_messages,
+    fingerprint,
     fixed_history,
+    response_record,
     score_turns,
     text_only_row,
 )
@@ -64,10 +72,36 @@ def to_inspect_messages(messages: list[dict[str, Any]]) -> list[Any]:
     return converted
 
 
+def resolve_dataset(dataset: str) -> str:
+    """A relative folder is looked up where the user started ``inspect eval`` (the shell's ``PWD``), not in the
+    task file's folder inspect has changed into; anything else (a Hub id, an absolute path) is kept."""
+    path = Path(dataset).expanduser()
+    if path.is_absolute():
+        return str(path)
+    started = os.environ.get("PWD")
+    if started and (Path(started) / path).is_dir():
+        return str(Path(started) / path)
+    return dataset
+
+
 def _load_rows(dataset: str, config: str | None, split: str | None) -> list[dict[str, Any]]:
     from generator.running.conversations import load_conversations
 
-    return list(load_conversations(dataset, config, split, quiet=True))
+    return list(load_conversations(resolve_dataset(dataset), config, split, quiet=True))
+
+
+def check_model_form(api: Any) -> None:
+    """Refuse ``openai/<model>`` pointed at another server, with the form that works, instead of a 404.
+
+    inspect's ``openai`` provider sends model names OpenAI does not know to the Responses API (which vLLM, SGLang
+    or Ollama lack) and, without it, sends the system prompt as ``developer``; ``openai-api/<service>/<model>``
+    speaks plain chat completions with ``system`` messages.
+    """
+    base_url = str(getattr(api, "base_url", None) or "")
+    if type(api).__name__ == "OpenAIAPI" and base_url and "api.openai.com" not in base_url:
+        raise ValueError(f"--model openai/... with --model-base-url {base_url} does not work for OpenAI-compatible "
+                         "servers (inspect sends it to the Responses API); use --model "
+                         "openai-api/local/<model> --model-base-url ... with LOCAL_API_KEY set")
 
 
 @solver
@@ -77,6 +111,9 @@ def multi_turn(rows_key: str, history: str = "model"):
         raise ValueError(f"history must be 'model' or 'reference', got {history!r}")
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        from inspect_ai.model import get_model
+
+        check_model_form(get_model().api)
         row = _ROWS[rows_key][str(state.sample_id)]
         uris = [image_data_uri(img) for img in (row.get("images") or [])]
         reference = fixed_history(row) if history == "reference" else None
@@ -86,10 +123,11 @@ def multi_turn(rows_key: str, history: str = "model"):
             state.messages = to_inspect_messages(conversation_messages(row, index, earlier, uris))
             state = await generate(state)
             answers.append(state.output.completion)
-        fingerprint = conversation_fingerprint(row)  # lets `mmmtif score` refuse an export of another config
+        digest = fingerprint(row)
+        scored_fingerprint = conversation_fingerprint(row)  # lets `mmmtif score` refuse an export of another config
         state.metadata["responses"] = [
-            {"id": str(row["id"]), "turn": int(turn["turn"]), "sample": 0, "response": text,
-             "fingerprint": fingerprint}
+            response_record(str(row["id"]), int(turn["turn"]), text, digest, model=str(state.model),
+                            history=history, fingerprint=scored_fingerprint)
             for turn, text in zip(row["turns"], answers, strict=True)]
         return state
 

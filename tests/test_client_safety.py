@@ -1,0 +1,207 @@
+"""The chat client against a hostile endpoint on 127.0.0.1: echoed keys, redirects, nothing listening.
+
+The hostile server takes its orders from the request's ``model`` field (``"<status>:<offset>"`` or
+``"redirect:<status>:<where>"``), so one server serves every case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from generator.running.client import ChatClient, ChatError, scrub
+
+PADDING = "".join(chr(ord("a") + (i * 7) % 26) if i % 9 else " " for i in range(700))
+
+
+class Hostile:
+    """An endpoint that echoes the presented key inside its error bodies and redirects on request."""
+
+    def __init__(self) -> None:
+        self.hits: list[dict[str, str]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _serve(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                auth = self.headers.get("Authorization", "")
+                outer.hits.append({"method": self.command, "path": self.path, "auth": auth})
+                if self.command != "POST":
+                    self._send(200, b'{"choices": [{"message": {"content": "answer from a GET"}}]}')
+                    return
+                model = json.loads(raw)["model"]
+                if model.startswith("redirect:"):
+                    _, status, where = model.split(":", 2)
+                    self._send(int(status), b"", {"Location": where})
+                    return
+                if model == "ok":
+                    self._send(200, b'{"choices": [{"message": {"content": "fine"}}]}')
+                    return
+                status, offset = (int(x) for x in model.split(":"))
+                key = auth.removeprefix("Bearer ")
+                text = PADDING[:offset] + key + PADDING[offset:]
+                body = json.dumps({"error": {"message": text}}) if status == 200 else text
+                self._send(status, body.encode())
+
+            do_POST = _serve
+            do_GET = _serve
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> Hostile:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def hostile():
+    with Hostile() as server:
+        yield server
+
+
+def _pieces(key: str) -> set[str]:
+    return {key[i:i + 6] for i in range(len(key) - 5)}
+
+
+def _leaks(text: str, key: str) -> list[str]:
+    return [piece for piece in _pieces(key) if piece in text]
+
+
+def _key(length: int, seed: int) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789-_"
+    chooser = random.Random(seed)  # test data only, not a product choice
+    return "sk-" + "".join(chooser.choice(alphabet) for _ in range(length - 3)) if length > 3 else "x" * length
+
+
+KEY_LENGTHS = (8, 9, 13, 40, 257, 296, 300, 301, 411, 1000, 2000)
+
+
+@pytest.mark.parametrize("status", [401, 500, 200])
+def test_no_six_characters_of_the_key_in_any_error_whatever_its_length_and_offset(hostile, status):
+    """Every key length, echoed at every offset of the body (across the 300-character cut), never leaks.
+
+    401 sweeps every offset; the retryable (500) and in-body (200) paths every fifth, to keep the test short.
+    """
+    stride = 1 if status == 401 else 5
+
+    async def sweep() -> list[tuple[int, int, str]]:
+        found = []
+        for length in KEY_LENGTHS:
+            key = _key(length, length)
+            client = ChatClient(hostile.base_url, api_key=key, max_retries=0, timeout=10, connections=16)
+            async with client:
+                offsets = [*range(0, 340, stride), 400, 699]
+                outcomes = await asyncio.gather(*(client.acomplete([{"role": "user", "content": "q"}],
+                                                                   model=f"{status}:{offset}")
+                                                  for offset in offsets), return_exceptions=True)
+            for offset, outcome in zip(offsets, outcomes, strict=True):
+                assert isinstance(outcome, ChatError), outcome
+                text = f"{outcome} {outcome!r} {client!r}"
+                found.extend((length, offset, piece) for piece in _leaks(text, key))
+        return found
+
+    assert asyncio.run(sweep()) == []
+
+
+def test_scrub_redacts_whole_keys_and_fragments_and_leaves_other_text():
+    key = _key(64, 1)
+    assert scrub(f"a {key} b", key) == "a *** b"
+    assert _leaks(scrub(f"x{key[5:40]}y", key), key) == []
+    assert scrub("nothing to hide here", key) == "nothing to hide here"
+    assert scrub("text", None) == "text"
+
+
+def test_run_command_leaks_no_key_to_stdout_stderr_or_the_output_file(hostile, tmp_path):
+    """``mmmtif run`` with a key echoed by 400 (recorded) and by 401 (stops): nothing of it anywhere."""
+    dataset = tmp_path / "ds"
+    subprocess.run([sys.executable, "-m", "generator.cli", "gen", "--turns", "2", "--conversations", "1",
+                    "--seed", "1", "--out", str(dataset), "--quiet"], check=True, timeout=300)
+    key = _key(411, 7)
+    env = {"PATH": str(Path(sys.executable).parent), "MY_KEY": key}
+    for model, extra in (("400:100", ["--on-error", "record"]), ("401:120", [])):
+        out = tmp_path / f"{model.replace(':', '-')}.jsonl"
+        done = subprocess.run([sys.executable, "-m", "generator.cli", "run", "--dataset", str(dataset),
+                               "--model", model, "--base-url", hostile.base_url, "--api-key-env", "MY_KEY",
+                               "--out", str(out), "--quiet", *extra], capture_output=True, text=True, env=env,
+                              timeout=120)
+        outputs = done.stdout + done.stderr + (out.read_text() if out.exists() else "")
+        assert _leaks(outputs, key) == [], outputs
+        assert "***" in outputs
+        if model.startswith("401"):
+            assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_redirect_that_would_turn_the_post_into_a_get_is_not_followed(hostile, status):
+    client = ChatClient(hostile.base_url, api_key="sk-secret-key-123", max_retries=0)
+    with pytest.raises(ChatError, match=f"HTTP {status}.*not followed"):
+        client.complete([{"role": "user", "content": "q"}], model=f"redirect:{status}:/elsewhere")
+    assert [hit["method"] for hit in hostile.hits] == ["POST"]
+
+
+def test_a_redirect_to_another_origin_never_receives_the_key(hostile):
+    with Hostile() as other:
+        client = ChatClient(hostile.base_url, api_key="sk-secret-key-123", max_retries=0)
+        with pytest.raises(ChatError, match="another origin") as info:
+            client.complete([{"role": "user", "content": "q"}], model=f"redirect:307:{other.base_url}/x")
+        assert other.hits == []
+    assert "sk-secret" not in str(info.value)
+
+
+def test_a_same_origin_307_is_repeated_as_the_same_post(hostile):
+    client = ChatClient(hostile.base_url, api_key="k", max_retries=0)
+    with pytest.raises(ChatError, match="redirects"):  # the target redirects again: the hop limit stops it
+        client.complete([{"role": "user", "content": "q"}], model="redirect:308:/v1/chat/completions")
+    assert {hit["method"] for hit in hostile.hits} == {"POST"} and len(hostile.hits) == 6
+    result = ChatClient(hostile.base_url, max_retries=0).complete([{"role": "user", "content": "q"}], model="ok")
+    assert result.text == "fine"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/v1", "http://no-such-host.invalid/v1"])
+def test_nothing_listening_or_an_unknown_host_fails_at_once_naming_the_url(url):
+    url = url.format(port=_free_port())
+    sleeps: list[float] = []
+    client = ChatClient(url, max_retries=6, sleep=sleeps.append)
+    with pytest.raises(ChatError) as info:
+        client.complete([{"role": "user", "content": "q"}], model="m")
+    assert sleeps == [] and info.value.attempts == 1
+    message = str(info.value)
+    assert url + "/chat/completions" in message and "\n" not in message
