@@ -148,19 +148,14 @@ def build_messages(row: dict[str, Any], turn_index: int, history: Sequence[str],
 
 
 def reference_history(row: dict[str, Any]) -> list[str]:
-    """The oracle witness of every turn: obeys that turn's active instructions and states the reference answer."""
-    from generator.authoring import compose_witness
-    from generator.core.answers import answer_phrase
-    from generator.core.instructions import Instruction
+    """The reference text of every turn: the fluent answer the oracle writes (it obeys that turn's active
+    instructions and states the reference answer), replayed as the model's own earlier answers."""
+    from generator.authoring.reference import turn_reference
 
     answers = []
     for turn in row["turns"]:
-        active = [Instruction(item["id"], json.loads(item["kwargs"] or "{}"))
-                  for item in (turn.get("active_instructions") or [])]
-        reference = turn.get("reference_answer") or ""
-        phrase = answer_phrase(reference, turn.get("answer_type") or "") if reference else None
         try:
-            answers.append(compose_witness(active, phrase))
+            answers.append(turn_reference(str(row.get("id")), turn))
         except Exception as exc:
             raise UserError(f"cannot compose the reference answer: {exc}",
                             where=f"conversation {row.get('id')}: turn {turn.get('turn')}") from exc

@@ -168,6 +168,11 @@ class Quoted(InstructionType):
 class Title(InstructionType):
     id = "format:title"
     description = "The response contains a title in double angular brackets, such as <<a title>>, on one line."
+    # A fluency rule: a title of 18 words is no title (references must read naturally, see docs/instructions.md).
+    conflicts = {
+        "length:words_per_sentence": Conflict(
+            lambda a, b: b["relation"] == "at_least" and b["n"] > rules.LABEL_WORDS, "a title is not a long sentence"),
+    }
     examples = (
         Example({}, passing=("<<My Title>>\nBody.",), failing=("<< >> and <<broken\ntitle>>",)),
     )
@@ -284,6 +289,13 @@ class Headings(InstructionType):
     id = "format:headings"
     description = "At least n markdown headings: lines starting with one to six '#' and a space."
     params = (ParamSpec("n", "int", "minimum number of headings", minimum=1, maximum=10),)
+    # Fluency rules: a heading is a short label, not a long sentence with an opener.
+    conflicts = {
+        "length:words_per_sentence": Conflict(
+            lambda a, b: b["relation"] == "at_least" and b["n"] > rules.LABEL_WORDS,
+            "a heading is not a long sentence"),
+        "start:letter": Conflict(rules.always, "headings are labels, not sentences with an opener"),
+    }
     examples = (
         Example({"n": 2}, passing=("# One\ntext\n### Two",), failing=("# One\n#hashtag",)),
     )
