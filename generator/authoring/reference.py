@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from generator.core import text as textmod
@@ -216,8 +217,15 @@ QUOTATION_CARRIERS: tuple[str, ...] = (
 _IMAGE_NAME = re.compile(r"\bImage\s?(\d)\b")
 
 
-def _words_folded(phrase: str) -> set[str]:
-    return {w.casefold() for w in textmod.words(phrase)}
+@lru_cache(maxsize=4096)
+def _words_folded(phrase: str) -> frozenset[str]:
+    return frozenset(w.casefold() for w in textmod.words(phrase))
+
+
+@lru_cache(maxsize=4096)
+def _usable(options: tuple[str, ...], banned: frozenset[str]) -> tuple[str, ...]:
+    """The phrasings of ``options`` that use no banned word (cached: the banks and banned sets recur)."""
+    return tuple(o for o in options if not (_words_folded(o) & banned))
 
 
 def _join(items: Sequence[str], no_commas: bool) -> str:
@@ -248,16 +256,13 @@ class _Writer:
         banned: set[str] = set()
         for phrase in list(req.forbidden) + list(req.keyword_min) + list(req.keyword_max):
             banned |= _words_folded(phrase)
-        self.banned = banned
+        self.banned = frozenset(banned)
         self.answer = answer
         self.extension_cursor = variant
 
     # -- choices --------------------------------------------------------------------------------------------
-    def _allowed(self, phrase: str) -> bool:
-        return not (_words_folded(phrase) & self.banned)
-
     def _pick(self, options: Sequence[str], offset: int = 0) -> str:
-        allowed = [o for o in options if self._allowed(o)]
+        allowed = _usable(tuple(options), self.banned)
         if not allowed:
             raise ReferenceError("every phrasing uses a word the instructions rule out")
         return allowed[(self.variant + offset) % len(allowed)]
@@ -280,7 +285,7 @@ class _Writer:
             first = textmod.first_letter(text)
             if first is None or textmod.normalize_letter(first) != textmod.normalize_letter(req.letter):
                 opener = self._opener(offset)
-                if opener.split()[-1].casefold() == text.split()[0].casefold():
+                if opener.split()[-1].casefold() == re.sub(r"\d+$", "", text.split()[0]).casefold():
                     opener = self._opener(offset + 1)
                 text = f"{opener} {_lower_first(text)}"
         ext = 0
@@ -365,7 +370,7 @@ class _Writer:
         return cores
 
     def filler(self, used: set[str], offset: int) -> str:
-        allowed = [f for f in FILLERS if self._allowed(f) and f not in used]
+        allowed = [f for f in _usable(FILLERS, self.banned) if f not in used]
         if not allowed:
             raise ReferenceError("ran out of distinct sentences")
         choice = allowed[(self.variant * 7 + offset) % len(allowed)]
@@ -570,9 +575,12 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
     req = _collect(active)
     images = _images_of(question)
     last: list[str] = []
-    for attempt in range(ATTEMPTS):
+    # The turn's own phrasings first, then the fixed ones the planner's probe uses (variant 0 onwards), so a set the
+    # probe accepted always has a text for the probe's question.
+    variants = list(dict.fromkeys([variant + k for k in range(ATTEMPTS)] + list(range(ATTEMPTS))))
+    for current in variants:
         try:
-            writer = _Writer(req, answer, answer_type if checkable else "open", images, variant + attempt)
+            writer = _Writer(req, answer, answer_type if checkable else "open", images, current)
             layout = _Layout(writer)
             text = _repair(layout)
         except ReferenceError as exc:

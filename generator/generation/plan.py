@@ -157,13 +157,15 @@ def _compatible_keys(keys: frozenset[tuple[str, str]]) -> bool:
     # The set must also admit a fluent reference text, for a short answer and for an open question.
     try:
         write_reference(items, _PROBE_ANSWER, "word", question="Which object is shown in Image1?")
-        write_reference(items, None, "open", question="What is shown in Image1?")
+        write_reference(items, None, "open", question=PROBE_QUESTION)
     except ReferenceError:
         return False
     return True
 
 
 _PROBE_ANSWER = "the red box"
+#: The open question the probe answers; the planner's last resort at a turn, so it is always provable there.
+PROBE_QUESTION = "What is shown in Image1?"
 
 
 @lru_cache(maxsize=1 << 14)
@@ -446,7 +448,7 @@ def place_question(qa: Any, active: Sequence[ActiveInstruction], conv_id: str, t
     """
     import dataclasses
 
-    from generator.generation.sources.base import fallback_question
+    from generator.generation.sources.base import QA, fallback_question
 
     planned = [a.instruction for a in active]
     images = list(qa.image_indices)
@@ -455,6 +457,9 @@ def place_question(qa: Any, active: Sequence[ActiveInstruction], conv_id: str, t
     if qa is not None and _provable(qa, planned, conv_id, turn):
         return qa
     fallback = fallback_question(images, turn)
+    if _provable(fallback, planned, conv_id, turn):
+        return fallback
+    fallback = QA(PROBE_QUESTION, None, "open", [0])
     if not _provable(fallback, planned, conv_id, turn):
         raise RuntimeError(f"{conv_id} turn {turn}: no question can be answered under the active instructions")
     return fallback

@@ -15,7 +15,13 @@ import click
                    "`mmmtif gen --config`.")
 def command(as_json: bool, show: str | None) -> None:
     """List the generation presets (use one with `mmmtif gen --variant NAME`)."""
-    from generator.generation.variants import DEFAULT_VARIANTS, changed_knobs, draws_from, get_variant, list_variants
+    from generator.generation.variants import (
+        DEFAULT_VARIANTS,
+        changed_knobs,
+        draws_from,
+        get_variant,
+        list_variants,
+    )
 
     if show is not None:
         knobs = get_variant(show, where="--show").to_dict()
