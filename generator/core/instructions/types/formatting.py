@@ -16,7 +16,8 @@ from generator.core.instructions.requirements import Requirements
 _BULLET_LINE = re.compile(r"^[ \t]*[-*+•][ \t]+\S", re.MULTILINE)
 _NUMBERED_LINE = re.compile(r"^[ \t]*[0-9]{1,3}[.)][ \t]+\S", re.MULTILINE)
 _THEMATIC_LINE = re.compile(r"^[ \t]*(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,})$", re.MULTILINE)
-_TITLE = re.compile(r"<<([^<>\n]*)>>")
+# A title is the shortest run between "<<" and ">>" on one line; it may itself hold "<" or ">" ("<<Why 3 < 5>>").
+_TITLE = re.compile(r"<<([^\n]*?)>>")
 _WORD_CHAR = re.compile(r"[^\W_]")
 _HIGHLIGHT = re.compile(r"\*{1,2}[^\s*][^*\n]*?\*{1,2}")
 _HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+\S", re.MULTILINE)
@@ -272,7 +273,7 @@ class Sections(InstructionType):
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         pattern = re.compile(
-            r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?" + re.escape(kwargs["marker"]) + r"[ \t]+[0-9]+\b",
+            r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__|\*|_)?" + re.escape(kwargs["marker"]) + r"[ \t]+[0-9]+(?![0-9])",
             re.MULTILINE | re.IGNORECASE,
         )
         count = len(pattern.findall(text))

@@ -97,7 +97,9 @@ class StartPhrase(InstructionType):
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         want = textmod.fold(kwargs["phrase"])
         got = textmod.fold(text.lstrip()[: len(kwargs["phrase"]) * 4 + 64])
-        if got.startswith(want):
+        # The phrase ends at a word boundary: "Here is my answering machine" does not start with "Here is my answer".
+        after = got[len(want):len(want) + 1]
+        if got.startswith(want) and not (after.isalnum() and want[-1:].isalnum()):
             return Verdict(True, "starts with the phrase")
         return Verdict(False, f"starts with {got[: len(want)]!r}")
 
