@@ -42,7 +42,7 @@ def _verify(plan: Any) -> Iterator[tuple[str, list[str]]]:
                                variant=variant_of(plan.id, turn.turn))
         problems = [f"{inst.id}: {verdict.reason}" for inst in active if not (verdict := check(inst, text)).ok]
         if is_checkable(qa.reference_answer, qa.answer_type) and not check_answer(
-                qa.reference_answer, qa.answer_type, text):
+                qa.reference_answer, qa.answer_type, text, qa.question):
             problems.append(f"answer {qa.reference_answer!r} not stated")
         problems += lint_reference(text)
         yield text, problems
@@ -112,7 +112,7 @@ def test_hole_in_the_old_proof_is_closed() -> None:
         for item in turn["active_instructions"]:
             assert check(Instruction(item["id"], json.loads(item["kwargs"])), response["response"]).ok
         if is_checkable(turn["reference_answer"], turn["answer_type"]):
-            assert check_answer(turn["reference_answer"], turn["answer_type"], response["response"])
+            assert check_answer(turn["reference_answer"], turn["answer_type"], response["response"], turn["question"])
 
 
 @pytest.mark.parametrize(("answer", "answer_type"), [

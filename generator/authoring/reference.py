@@ -554,12 +554,13 @@ def _images_of(question: str | None) -> list[str]:
     return seen
 
 
-def _failures(active: Sequence[Any], text: str, reference: str | None, answer_type: str) -> list[str]:
+def _failures(active: Sequence[Any], text: str, reference: str | None, answer_type: str,
+              question: str) -> list[str]:
     from generator.core.instructions.check import check
 
     problems = [f"{inst.id}: {verdict.reason}" for inst in active if not (verdict := check(inst, text)).ok]
-    if reference is not None and is_checkable(reference, answer_type) and not check_answer(reference, answer_type,
-                                                                                           text):
+    if reference is not None and is_checkable(reference, answer_type) and not check_answer(
+            reference, answer_type, text, question):
         problems.append("answer not stated")
     return problems
 
@@ -586,7 +587,7 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
         except ReferenceError as exc:
             last = [str(exc)]
             continue
-        last = _failures(active, text, reference if checkable else None, answer_type)
+        last = _failures(active, text, reference if checkable else None, answer_type, question or "")
         if not last:
             return text
     raise ReferenceError("; ".join(last) or "no fluent text")

@@ -88,7 +88,7 @@ def score_response(spec: TurnSpec, response: Response, catalogue: Any, mode: str
     for distractor in spec.distractors:
         adopted, reason = _verdict_parts(catalogue.check(distractor.instruction, text, mode))
         distractors.append(DistractorVerdict(key=distractor.key, id=distractor.id, adopted=adopted, reason=reason))
-    answer = check_answer(spec.reference_answer, spec.answer_type, text) if spec.checkable_answer else None
+    answer = check_answer(spec.reference_answer, spec.answer_type, text, spec.question) if spec.checkable_answer else None
     return ResponseResult(spec=spec, sample=response.sample, response=response.response, think_stripped=stripped,
                           verdicts=tuple(verdicts), answer_correct=answer, distractors=tuple(distractors))
 
