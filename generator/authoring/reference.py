@@ -571,7 +571,7 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
     answer_type = answer_type or "open"
     checkable = reference is not None and is_checkable(reference, answer_type)
     answer = None
-    if checkable:
+    if checkable and reference is not None:
         answer = reference.strip().strip(".!").lower() if answer_type == "yes/no" else reference
     req = _collect(active)
     images = _images_of(question)

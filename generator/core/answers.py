@@ -175,6 +175,7 @@ _HEDGE_GAP_RE = re.compile(r"\s*(?:,?\s*\bor\b|/|-|\u2013|\u2014|\bto\b)\s*", re
 _HEDGE_BEFORE_RE = re.compile(r"(?:(?:,|/)|\bor|\beither)\s*$", re.IGNORECASE)
 _HEDGE_AFTER_RE = re.compile(r"^\s*(?:,|/|or\b)", re.IGNORECASE)
 _OR_RE = re.compile(r"\bor\b|/", re.IGNORECASE)
+_PLAIN_NUMBER_RE = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
 
 
 def _number_spans(text: str) -> list[tuple[int, int, Decimal]]:
@@ -426,9 +427,9 @@ def check_answer(reference: str, answer_type: str, response: str, question: str 
         image = _IMAGE_REFERENCE_RE.fullmatch(reference)
         if image:
             return _image_answered(int(image.group(1)), response, question)
-        number = _parse_decimal(reference)
-        if number is not None:
-            return _number_committed(number, response, question)
+        if _PLAIN_NUMBER_RE.fullmatch(reference):
+            # a word answer that is a plain number ("2017", "12") follows the number rule
+            return _number_committed(Decimal(reference.strip()), response, question)
         return _phrase_committed(reference, response)
     if answer_type == "yes/no":
         expected = _normalise_yes_no(reference)
