@@ -4,7 +4,7 @@ How the chat history is built decides what is measured, so both ways are explici
 
 * ``model`` history feeds the model's own earlier answers back (those of sample 0). A conversation's turns must
   then run in order, while different conversations run concurrently.
-* ``reference`` history fixes every earlier assistant message to the oracle witness of that turn (a text that
+* ``reference`` history fixes every earlier assistant message to the fluent reference text of that turn (a text that
   obeys the active instructions and contains the reference answer). Each turn is then independent of the model's
   earlier mistakes, and all turns can run in parallel.
 
