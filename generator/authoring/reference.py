@@ -421,8 +421,10 @@ class _Layout:
         self.main.append(self.w.filler(self.used, len(self.main) + 13))
 
     def merge_two(self) -> bool:
-        """Join the last two prose cores with "and"; False when nothing can be merged."""
-        if len(self.main) < 2:
+        """Join the last two prose cores with "and"; False when nothing can be merged (every heading and section
+        keeps a sentence of its own: an empty heading at the end reads as a cut-off answer)."""
+        parts = max(self.req.headings, self.req.sections[1] if self.req.sections else 0)
+        if len(self.main) < 2 or len(self.main) + (self.opening is not None) <= parts:
             return False
         last = self.main.pop()
         self.main[-1] = f"{self.main[-1]} and {_lower_first(last)}"
