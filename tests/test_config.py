@@ -40,7 +40,7 @@ def test_file_with_base_and_shorthands(tmp_path) -> None:
     path.write_text("name: tougher\nbase: hard\nturns: 12\nimages_per_chat: 3-4\ninstruction_turns: 1,2,3\n"
                     "hazard: [1, 0.5]\n")
     (cfg,) = load_config_file(path)
-    assert cfg.name == "tougher" and cfg.catalogue == "extended" and cfg.max_active == 12
+    assert cfg.name == "tougher" and cfg.catalogue == "all" and cfg.max_active == 12
     assert (cfg.turns, cfg.images_min, cfg.images_max) == (12, 3, 4)
     assert cfg.instruction_turns == (1, 2, 3) and cfg.hazard == (1.0, 0.5)
 

@@ -211,7 +211,7 @@ def test_difficulty_changes_scenes():
 
 
 GOLDEN = {
-    "mix": "0c5c514389ae58a818519154083f96c8ffc85f59651ad94b38f0d1afe9211362",
+    "mix": "be26ec6624151febcf8c9229fd977db5df48c678b7745351d1e9f3ac25992a06",
     "receipt": "326c14cf3becd1a78132bbb77141ba4f719d112f189d397cda4753b3f5c6b834",
 }
 

@@ -137,12 +137,19 @@ def test_phrase_count_matches_whole_words(text: str, phrase: str, count: int) ->
 
 
 def _phrase_count_over_word_list(text: str, phrase: str) -> int:
-    """The definition: runs of case-folded words equal to the phrase's case-folded words."""
+    """The definition: runs of case-folded words equal to the phrase's case-folded words, with no clause or
+    sentence punctuation (. , ; : ! ? …) between two words of the run."""
+    import re
+
     target = [w.casefold() for w in T.words(phrase)]
-    tokens = [w.casefold() for w in T.words(text)]
+    spans = [m.span() for m in re.finditer(r"[^\W_]+(?:(?:['’\-]|(?<=[0-9])[.,](?=[0-9]))[^\W_]+)*", text)]
+    tokens = [text[a:b].casefold() for a, b in spans]
+    assert tokens == [w.casefold() for w in T.words(text)]
+    joined = [not any(c in ".,;:!?…" for c in text[spans[i][1]:spans[i + 1][0]]) for i in range(len(spans) - 1)]
     if not target:
         return 0
-    return sum(1 for i in range(len(tokens)) if tokens[i:i + len(target)] == target)
+    return sum(1 for i in range(len(tokens))
+               if tokens[i:i + len(target)] == target and all(joined[i:i + len(target) - 1]))
 
 
 _ATOMS = ["a", "B", "ab", "1", "23", "-", "'", ".", ",", " ", "\n", "*", "_", "’", "é", "ß", "SS", "İ", "ﬁ", "--"]

@@ -15,6 +15,7 @@ from generator.generation.config import GenConfig
 from generator.generation.variants import (
     DEFAULT_VARIANTS,
     changed_knobs,
+    draws_from,
     get_variant,
     list_variants,
     variant_names,
@@ -46,8 +47,39 @@ def test_presets_change_exactly_their_knobs(name, expected) -> None:
 
 def test_hard_preset() -> None:
     hard = get_variant("hard")
-    assert (hard.catalogue, hard.max_active, hard.turns, hard.schedule) == ("extended", 12, 40, "front-loaded")
+    assert (hard.catalogue, hard.max_active, hard.turns, hard.schedule) == ("all", 12, 40, "front-loaded")
     assert hard.instructions_per_turn > 1
+
+
+OFFICIAL_SIX = frozenset({"length:sentences", "number:include", "start:letter", "end:punctuation",
+                          "length:words_per_sentence", "keyword:include"})
+
+
+@pytest.mark.parametrize("name", ["hard", "updates", "distractors", "long"])
+def test_harder_presets_keep_the_official_six(name) -> None:
+    """Every preset offered as a harder MMMT-IF draws the official categories, with their release wordings."""
+    from generator.authoring import official_catalogue
+    from generator.generation.plan import plan_schedule
+
+    cfg = get_variant(name)
+    official_keys = {(inst.id, inst.kwargs_json) for _, inst in official_catalogue()}
+    drawn = [event.instruction for index in range(40)
+             for events, _ in plan_schedule(cfg, 7, "test", index) for event in events]
+    official = [p for p in drawn if p.id in OFFICIAL_SIX]
+    assert {p.id for p in official} == OFFICIAL_SIX
+    assert all((p.id, p.kwargs) in official_keys for p in official)
+    assert "official six" in draws_from(cfg)
+
+
+def test_variants_command_says_what_each_preset_draws_from() -> None:
+    result = CliRunner().invoke(cli, ["variants"])
+    assert result.exit_code == 0
+    assert result.output.count("draws from: ") == len(list_variants())
+    assert "draws from: the official six categories (the 13 release wordings) plus the extended" in result.output
+    text = DOC.read_text()
+    for preset in list_variants():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{preset.name}`"))
+        assert "official six" in row, preset.name
 
 
 def test_unknown_variant_is_a_user_error() -> None:

@@ -219,6 +219,13 @@ class _Composer:
             raise ValueError(f"needs {len(structural) + len(main)} sentences but at most {smax} are allowed")
         text = self._assemble(head, sections, lists, tail, main)
         for _ in range(_MAX_ROUNDS):
+            # A word such as "Figs." may not end a sentence (it reads as an abbreviation), so count the sentences
+            # the checkers see and add more until the minimum is met.
+            if len(textmod.sentences(text)) >= req.smin or (smax is not None and len(structural) + len(main) >= smax):
+                break
+            main.append(_Slot("main"))
+            text = self._assemble(head, sections, lists, tail, main)
+        for _ in range(_MAX_ROUNDS):
             total = textmod.word_count(text)
             if total >= req.tmin:
                 break

@@ -25,6 +25,11 @@ anywhere in the text rather than demanding an exact string:
 - ``sequence``: an ordered list ("from the largest to the smallest", "in the order they appear"): every item is
   present as for ``list``, and the first occurrences of the items follow the order of the reference.
 
+A response counts only for what it *commits to* (docs/scoring.md, "What an answer commits to"): a value offered
+as one of alternatives ("5 or 6", "Cats/Dogs", "yes or no") is not an answer, and a number answer may state at
+most :data:`MAX_OTHER_VALUES` other values besides the numbers of the question, so listing every candidate never
+counts. The question text, when given, marks which numbers are context.
+
 The module uses only the standard library: the released ``scoring.py`` embeds it.
 """
 
@@ -62,12 +67,18 @@ _NUMBER_WORD_RE = re.compile(
     re.IGNORECASE,
 )
 _YES_NO_RE = re.compile(r"(?<![^\W_])(yes|no)(?![^\W_])", re.IGNORECASE)
+_YES_OR_NO_RE = re.compile(r"(?:yes\s*(?:or|/)\s*no|no\s*(?:or|/)\s*yes)(?![^\W_])", re.IGNORECASE)
+_YES_OR_NO_TAIL_RE = re.compile(r"(?<![^\W_])(?:yes\s*(?:or|/)\s*no|no\s*(?:or|/)\s*yes)$", re.IGNORECASE)
 # Items are split on commas, except a comma between digit groups ("1,234" is one number).
 _LIST_SPLIT_RE = re.compile(r"[;\n|]|(?<!\d),|,(?!\d{3}(?!\d))")
 _LEADING_AND_RE = re.compile(r"^and\s+", re.IGNORECASE)
 # "Image 3", "image #3", "Image three": names of images, whose numbers are not answers.
 _IMAGE_NAME_RE = re.compile(
     r"(?<![^\W_])image\s*(?:[-#]\s*)?(?:\d+|(?:" + "|".join(_SMALL) + r")(?![^\W_]))", re.IGNORECASE)
+# A section opener on its own line ("Section 2", "**Step 3**", "## Part 1"): its number labels, it does not answer.
+_SECTION_LABEL_RE = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__|\*|_)?(?:section|part|step|chapter)[ \t]+(\d{1,3})(?:\*\*|__|\*|_)?[ \t]*:?[ \t]*$",
+    re.MULTILINE | re.IGNORECASE)
 # A numbered-list marker opening a line: "1. ", "2) ".
 _LIST_MARKER_RE = re.compile(r"^[ \t]*(\d{1,3})[.)](?=[ \t]+\S)", re.MULTILINE)
 # Where a letter meets a digit inside a word ("Image|3").
@@ -127,6 +138,8 @@ def _excluded_positions(text: str) -> set[int]:
     positions = set(_list_marker_starts(text))
     for match in _IMAGE_NAME_RE.finditer(text):
         positions.update(range(*match.span()))
+    for match in _SECTION_LABEL_RE.finditer(text):
+        positions.update(range(*match.span(1)))
     return positions
 
 
@@ -157,6 +170,71 @@ def _numbers_in(text: str) -> tuple[tuple[int, Decimal], ...]:
         else:
             found.append((match.start(), Decimal(_SMALL[match.group(4).lower()])))
     return tuple(found)
+
+
+#: Distinct numbers a response may state besides the answer and the question's own numbers (an instruction's
+#: number, a comparison value...). More than this is a list of candidates, not an answer.
+MAX_OTHER_VALUES = 3
+# What joins two alternatives: "5 or 6", "5/6", "5-6", "5 to 6", "Cats or Dogs", "Cats/Dogs".
+_HEDGE_GAP_RE = re.compile(r"\s*(?:,?\s*\bor\b|/|-|\u2013|\u2014|\bto\b)\s*", re.IGNORECASE)
+_HEDGE_BEFORE_RE = re.compile(r"(?:(?:,|/)|\bor|\beither)\s*$", re.IGNORECASE)
+_HEDGE_AFTER_RE = re.compile(r"^\s*(?:,|/|or\b)", re.IGNORECASE)
+_OR_RE = re.compile(r"\bor\b|/", re.IGNORECASE)
+_PLAIN_NUMBER_RE = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
+
+
+def _number_spans(text: str) -> list[tuple[int, int, Decimal]]:
+    """(start, end, value) of every number the text states (see :func:`_numbers_in`), in text order."""
+    spans: list[tuple[int, int, Decimal]] = []
+    for start, value in _numbers_in(text):
+        match = _NUMBER_RE.match(text, start) or _NUMBER_WORD_RE.match(text, start)
+        spans.append((start, match.end() if match else start + 1, value))
+    return sorted(spans, key=lambda span: span[0])
+
+
+def _number_committed(reference: Decimal, text: str, question: str) -> bool:
+    """The response states the reference as its answer: present, not only as one of alternatives ("5 or 6",
+    "5-6"), and not among more than :data:`MAX_OTHER_VALUES` other values (numbers of the question aside)."""
+    tolerance = _tolerance(reference)
+    spans = _number_spans(text)
+    hits = [k for k, (_, _, value) in enumerate(spans) if abs(value - reference) < tolerance]
+    if not hits:
+        return False
+    context = {value for _, value in _numbers_in(question)} if question else set()
+    others = {value for _, _, value in spans if abs(value - reference) >= tolerance and value not in context}
+    if len(others) > MAX_OTHER_VALUES:
+        return False
+    for k in hits:
+        neighbours = [j for j in (k - 1, k + 1) if 0 <= j < len(spans)]
+        hedged = any(abs(spans[j][2] - reference) >= tolerance and _HEDGE_GAP_RE.fullmatch(
+            text[min(spans[j][1], spans[k][1]):max(spans[j][0], spans[k][0])]) for j in neighbours)
+        if not hedged:
+            return True
+    return False
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    begin = 0
+    for match in _SENTENCE_END_RE.finditer(text, 0, start):
+        begin = match.end()
+    stop = _SENTENCE_END_RE.search(text, end)
+    return begin, stop.start() if stop else len(text)
+
+
+def _phrase_committed(phrase: str, text: str) -> bool:
+    """The phrase is present, and at least once not as one of alternatives ("Cats or Dogs", "Cats/Dogs",
+    "Apples, Figs, Plums or Pears" in a sentence that offers a choice)."""
+    if not phrase.split():
+        return False
+    for match in _phrase_pattern(phrase).finditer(text):
+        begin, stop = _sentence_around(text, match.start(), match.end())
+        sentence = text[begin:stop]
+        if not _OR_RE.search(sentence):
+            return True
+        before, after = text[begin:match.start()], text[match.end():stop]
+        if not (_HEDGE_BEFORE_RE.search(before) or _HEDGE_AFTER_RE.search(after)):
+            return True
+    return False
 
 
 def _tolerance(reference: Decimal) -> Decimal:
@@ -226,13 +304,40 @@ def _in_order(items: list[str], text: str) -> bool:
     return True
 
 
-def _image_answered(image: int, text: str) -> bool:
+# Comparatives and their opposites: "Which has more bars?" is answered by "Image2 has fewer bars than Image4".
+_OPPOSITES: dict[str, frozenset[str]] = {
+    "more": frozenset({"fewer", "less"}), "fewer": frozenset({"more"}), "less": frozenset({"more"}),
+    "higher": frozenset({"lower"}), "lower": frozenset({"higher"}), "larger": frozenset({"smaller"}),
+    "bigger": frozenset({"smaller"}), "smaller": frozenset({"larger", "bigger"}),
+    "greater": frozenset({"smaller", "lower", "less"}), "later": frozenset({"earlier"}),
+    "earlier": frozenset({"later"}), "longer": frozenset({"shorter"}), "taller": frozenset({"shorter"}),
+    "shorter": frozenset({"longer", "taller"}), "closer": frozenset({"farther", "further"}),
+}
+_COMPARATIVE_RE = re.compile(r"(?<![^\W_])(" + "|".join(_OPPOSITES) + r")(?![^\W_])", re.IGNORECASE)
+_THAN_RE = re.compile(r"(?<![^\W_])than(?![^\W_])", re.IGNORECASE)
+
+
+def _opposite_comparison(sentence: str, question: str) -> int | None:
+    """Offset in ``sentence`` just after "than" when the sentence compares with the question's comparative turned
+    around ("fewer ... than" for a question about "more"): then the image after "than" is the answer."""
+    asked = _COMPARATIVE_RE.search(question or "")
+    than = _THAN_RE.search(sentence)
+    if asked is None or than is None:
+        return None
+    opposites = _OPPOSITES[asked.group(1).lower()]
+    used = [m.group(1).lower() for m in _COMPARATIVE_RE.finditer(sentence, 0, than.start())]
+    return than.end() if used and used[-1] in opposites else None
+
+
+def _image_answered(image: int, text: str, question: str = "") -> bool:
     """Whether the response answers with image number ``image`` rather than only repeating the options.
 
     Runs of different image names joined by commas, "and", "or", "/" or "&" restate the options of the question
     and are set aside. Of the other mentions the reference must be named at least as often as any other image, and
     come before every other image named in the sentence that first names it: "Image4 has more bars than
-    Image2" answers Image4, "Comparing Image2 and Image4, I cannot tell" answers nothing.
+    Image2" answers Image4, "Comparing Image2 and Image4, I cannot tell" answers nothing. When that sentence turns
+    the question's comparative around ("Image2 has fewer bars than Image4" for "which has more bars?"), the image
+    after "than" is the one it answers with.
     """
     mentions: list[tuple[int, int, int]] = []  # (start, end, number)
     for match in _IMAGE_NAME_RE.finditer(text):
@@ -250,6 +355,13 @@ def _image_answered(image: int, text: str) -> bool:
         if mentions[k][2] != mentions[k + 1][2] and _OPTION_JOIN_RE.fullmatch(gap.strip()):
             restated.update((k, k + 1))
     counted = [mention for k, mention in enumerate(mentions) if k not in restated]
+    if counted:
+        begin, stop = _sentence_around(text, counted[0][0], counted[0][1])
+        after_than = _opposite_comparison(text[begin:stop], question)
+        if after_than is not None:
+            following = [number for start, _, number in counted if begin + after_than <= start < stop]
+            if following:
+                return following[0] == image
     counts: dict[int, int] = {}
     for _, _, number in counted:
         counts[number] = counts.get(number, 0) + 1
@@ -260,6 +372,19 @@ def _image_answered(image: int, text: str) -> bool:
     for end in _SENTENCE_END_RE.finditer(text, 0, first):
         sentence_start = end.end()
     return all(number == image for start, _, number in counted if sentence_start <= start < first)
+
+
+def _few_other_values(items: list[str], text: str, question: str) -> bool:
+    """A list answer of numbers may state at most :data:`MAX_OTHER_VALUES` numbers besides its items and the
+    question's numbers (listing every candidate is not an answer)."""
+    values = [_parse_decimal(item) for item in items]
+    if any(value is None for value in values):
+        return True
+    tolerances = [(value, _tolerance(value)) for value in values if value is not None]
+    context = {value for _, value in _numbers_in(question)} if question else set()
+    others = {value for _, value in _numbers_in(text)
+              if value not in context and all(abs(value - v) >= t for v, t in tolerances)}
+    return len(others) <= MAX_OTHER_VALUES
 
 
 def list_items(reference: str) -> list[str]:
@@ -288,8 +413,11 @@ def is_checkable(reference: str | None, answer_type: str | None) -> bool:
     return bool(reference and reference.strip()) and answer_type != "open"
 
 
-def check_answer(reference: str, answer_type: str, response: str) -> bool:
-    """True when ``response`` contains the reference answer under the rule of ``answer_type``.
+def check_answer(reference: str, answer_type: str, response: str, question: str = "") -> bool:
+    """True when ``response`` commits to the reference answer under the rule of ``answer_type``.
+
+    ``question`` (the turn's question text) tells which numbers and image names are context: a natural answer
+    repeats them ("in 3 hours it will show 9"), a gaming response lists candidates.
 
     Raises ``ValueError`` for an unknown answer type or a reference that does not fit its type (a number
     reference that is not a number, a yes/no reference that is neither): a dataset fault is never scored.
@@ -298,22 +426,30 @@ def check_answer(reference: str, answer_type: str, response: str) -> bool:
         value = _parse_decimal(reference)
         if value is None:
             raise ValueError(f"a number reference must be a decimal number, got {reference!r}")
-        return _number_first(value, response) is not None
+        return _number_committed(value, response, question)
     if answer_type == "word":
         if not reference.split():
             raise ValueError("a word reference must not be empty")
         image = _IMAGE_REFERENCE_RE.fullmatch(reference)
         if image:
-            return _image_answered(int(image.group(1)), response)
-        return _phrase_first(reference, response) is not None
+            return _image_answered(int(image.group(1)), response, question)
+        if _PLAIN_NUMBER_RE.fullmatch(reference):
+            # a word answer that is a plain number ("2017", "12") follows the number rule
+            return _number_committed(Decimal(reference.strip()), response, question)
+        return _phrase_committed(reference, response)
     if answer_type == "yes/no":
         expected = _normalise_yes_no(reference)
-        match = _YES_NO_RE.search(response)
-        return match is not None and match.group(1).lower() == expected
+        for match in _YES_NO_RE.finditer(response):
+            if _YES_OR_NO_RE.match(response, match.start()) or _YES_OR_NO_TAIL_RE.search(response, 0, match.end()):
+                continue  # "yes or no", "yes/no": the two options, not an answer
+            return match.group(1).lower() == expected
+        return False
     if answer_type in ("list", "sequence"):
         items = list_items(reference)
         if not items:
             raise ValueError(f"a {answer_type} reference must have at least one item")
+        if not _few_other_values(items, response, question):
+            return False
         if answer_type == "sequence":
             return _in_order(items, response)
         return all(_item_first(item, response) is not None for item in items)

@@ -31,6 +31,7 @@ Summary of the rules (details in the docs):
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -59,7 +60,9 @@ CLOSERS = "\"'”’»)]}*_>`"
 
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+•‣◦▪]|[0-9]{1,3}[.)])[ \t]+(?=\S)")
 _HEADING = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]+|$)")
-_POSTSCRIPT = re.compile(r"[ \t]*(?:\*\*|__|\*|_)?P\.(?:[ \t]?P\.)*[ \t]?S\.(?:\*\*|__|\*|_)?(?:[ \t]+|$)", re.IGNORECASE)
+_POSTSCRIPT = re.compile(
+    r"[ \t]*(?:\*\*|__|\*|_)?P\.(?:[ \t]?P\.)*[ \t]?S(?:\.|(?=[ \t]*:))(?:\*\*|__|\*|_)?[ \t]*:?(?:\*\*|__|\*|_)?(?:[ \t]+|$)",
+    re.IGNORECASE)
 _THEMATIC_BREAK = re.compile(r"[ \t]*(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
 _HAS_WORD_CHAR = re.compile(r"[^\W_]")
 # An end-mark run (not preceded by another end mark), optional closers, then whitespace or the end of the block.
@@ -78,7 +81,10 @@ TITLE_ABBREVIATIONS = frozenset(
 # Abbreviations that end a sentence only when a capital letter follows ("at 5 p.m. Then ...").
 AMBIGUOUS_ABBREVIATIONS = frozenset(["etc", "a.m", "p.m", "inc", "ltd", "co", "corp", "al"])
 
-_WORD = re.compile(r"[^\W_]+(?:(?:['’\-]|(?<=[0-9])[.,](?=[0-9]))[^\W_]+)*")
+# Combining marks (a decomposed accent: "nai\u0308ve") belong to the letter before them, so they never split a word.
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_LETTERS = r"(?:[^\W_][" + _MARKS + r"]*)+"
+_WORD = re.compile(_LETTERS + r"(?:(?:['’\-]|(?<=[0-9])[.,](?=[0-9]))" + _LETTERS + r")*")
 # The same rule for ASCII-only text, where ``[^\W_]`` is exactly ``[A-Za-z0-9]``: a plain character class is about
 # 30% faster to scan than the Unicode category test, and most responses are ASCII.
 _WORD_ASCII = re.compile(r"[A-Za-z0-9]+(?:(?:['\-]|(?<=[0-9])[.,](?=[0-9]))[A-Za-z0-9]+)*")
@@ -92,6 +98,8 @@ _EMPHASIS = re.compile(
     r"|(?<=\S)(?<![*_~`])(?:\*+|_+|~~|`+)(?![*_~`])(?![^\W_])"
 )
 _WHITESPACE = re.compile(r"\s+")
+# Punctuation that ends a clause or sentence: the words of a phrase never run across it ("per, se", "per. Se").
+_PHRASE_BREAK = re.compile(r"[.,;:!?…]")
 
 
 def _is_blank(line: str) -> bool:
@@ -279,8 +287,9 @@ def fold(text: str) -> str:
 def phrase_count(text: str, phrase: str) -> int:
     """Count occurrences of ``phrase`` as a run of whole words, case-insensitively.
 
-    ``like`` does not match ``likely`` or ``unlike``; ``per se`` matches ``Per  se`` but not ``per-se`` (a hyphenated
-    word is one word).
+    ``like`` does not match ``likely`` or ``unlike``; ``per se`` matches ``Per  se``, ``per\nse`` and ``per *se*`` but
+    not ``per-se`` (a hyphenated word is one word), ``per, se`` or ``per. Se``: clause and sentence punctuation
+    (``. , ; : ! ? …``) between the words of a phrase breaks it.
     """
     target = tuple(w.casefold() for w in _word_pattern(phrase).findall(phrase))
     if not target:
@@ -300,6 +309,7 @@ def phrase_count(text: str, phrase: str) -> int:
         return tokens.count(first)
     rest = target[1:]
     size = len(target)
+    gaps = _word_gaps(text)
     count = 0
     index = -1
     while True:
@@ -307,8 +317,17 @@ def phrase_count(text: str, phrase: str) -> int:
             index = tokens.index(first, index + 1)
         except ValueError:
             return count
-        if tokens[index + 1:index + size] == rest:
+        # The words of a phrase are separated by whitespace only: "per, se" and "per. Se" are not "per se".
+        if tokens[index + 1:index + size] == rest and all(gaps[index:index + size - 1]):
             count += 1
+
+
+@functools.lru_cache(maxsize=128)
+def _word_gaps(text: str) -> tuple[bool, ...]:
+    """For each pair of consecutive words, whether a phrase may run across the gap between them (no clause or
+    sentence punctuation in it: see :func:`phrase_count`)."""
+    spans = [match.span() for match in _word_pattern(text).finditer(text)]
+    return tuple(not _PHRASE_BREAK.search(text, end, start) for (_, end), (start, _) in itertools.pairwise(spans))
 
 
 @functools.lru_cache(maxsize=128)
@@ -323,8 +342,8 @@ def _ascii_phrase_pattern(target: tuple[str, ...]) -> re.Pattern[str] | None:
     Tokenising a response costs far more than one literal search, and most keyword checks need nothing else. In
     ASCII text a word boundary is a local property: a word starts at a letter or digit unless the character
     before is a letter or digit, or a joiner (apostrophe, hyphen; point or comma between digits) glued to one;
-    it ends under the mirrored condition. Consecutive words are separated by characters that are neither letters
-    nor digits. Each match consumes only the first word, so overlapping occurrences all count, as they do over
+    it ends under the mirrored condition. Consecutive words of the phrase are separated by characters that
+    are neither letters, digits nor clause punctuation (". , ; : ! ?" break a phrase). Each match consumes only the first word, so overlapping occurrences all count, as they do over
     the word list. Returns None when a word is not a plain ASCII word (the caller then compares word lists).
     """
     if not all(word.isascii() and _WORD_ASCII.fullmatch(word) for word in target):
@@ -341,7 +360,7 @@ def _ascii_phrase_pattern(target: tuple[str, ...]) -> re.Pattern[str] | None:
         pieces.append(piece)
     head, *tail = pieces
     if tail:
-        head += "(?=" + "".join(r"[^a-z0-9]++" + piece for piece in tail) + ")"
+        head += "(?=" + "".join(r"[^a-z0-9.,;:!?]++" + piece for piece in tail) + ")"
     return re.compile(head)
 
 
@@ -380,6 +399,6 @@ def _loose_tuple(text: str) -> tuple[str, ...]:
 
 def clear_caches() -> None:
     """Empty every per-text cache of this module (benchmarks start each timed run cold)."""
-    for cached in (_sentence_tuple, _word_tuple, sentence_word_counts, _folded_words, _ascii_phrase_pattern,
+    for cached in (_sentence_tuple, _word_tuple, sentence_word_counts, _folded_words, _word_gaps, _ascii_phrase_pattern,
                    _loose_tuple):
         cached.cache_clear()

@@ -119,6 +119,11 @@ def candidate_pool(catalogue: str) -> tuple[_Candidate, ...]:
         # the 13 release wordings plus every image-grounded type (parameters drawn from the chat's images)
         grounded = sorted((t for t in instruction_set("grounded") if not t.official), key=lambda t: t.id)
         return official + tuple(_Candidate(t.id, None) for t in grounded)
+    if catalogue == "all":
+        # The official six with their exact wordings, plus every extended type with sampled parameters: what a
+        # harder MMMT-IF draws from, so it still tests the categories of the paper.
+        extended = sorted(instruction_set("extended"), key=lambda t: t.id)
+        return official + tuple(_Candidate(t.id, None) for t in extended)
     types = sorted(instruction_set(catalogue), key=lambda t: t.id)
     return tuple(_Candidate(t.id, None) for t in types)
 
@@ -153,9 +158,24 @@ def _compatible(instructions: Sequence[PlannedInstruction]) -> bool:
 def _compatible_keys(keys: frozenset[tuple[str, str]]) -> bool:
     """``compatible`` of a set of (id, kwargs) pairs, cached: it composes a witness, and sets recur often."""
     from generator.authoring import compatible
+    from generator.authoring.reference import ReferenceError, write_reference
     from generator.core.instructions import Instruction
 
-    return bool(compatible([Instruction(i, json.loads(k)) for i, k in sorted(keys)]))
+    items = [Instruction(i, json.loads(k)) for i, k in sorted(keys)]
+    if not compatible(items):
+        return False
+    # The set must also admit a fluent reference text, for a short answer and for an open question.
+    try:
+        write_reference(items, _PROBE_ANSWER, "word", question="Which object is shown in Image1?")
+        write_reference(items, None, "open", question=PROBE_QUESTION)
+    except ReferenceError:
+        return False
+    return True
+
+
+_PROBE_ANSWER = "the red box"
+#: The open question the probe answers; the planner's last resort at a turn, so it is always provable there.
+PROBE_QUESTION = "What is shown in Image1?"
 
 
 @lru_cache(maxsize=1 << 14)
@@ -428,6 +448,60 @@ def chat_facts(source: Any, material: Any) -> ChatFacts:
                      questions=tuple(qa.question for qa in material.qas))
 
 
+def form_fits(form: Sequence[tuple[str, str]], active: Sequence[PlannedInstruction]) -> bool:
+    """Whether the form a question asks for (as implied instructions) can hold beside the active instructions.
+
+    The same rules as between instructions: a declared conflict between different types, and for the same type
+    ranges that do not overlap ("in two sentences" against "at least 5 sentences").
+    """
+    for type_id, kwargs in form:
+        implied = PlannedInstruction(type_id, kwargs)
+        for instruction in active:
+            if instruction.id == type_id:
+                if exclusive(implied, instruction):
+                    return False
+            elif _conflicts(implied, instruction):
+                return False
+    return True
+
+
+def _provable(qa: Any, active: Sequence[PlannedInstruction], conv_id: str, turn: int) -> bool:
+    from generator.authoring.reference import ReferenceError, variant_of, write_reference
+
+    try:
+        write_reference([p.to_instruction() for p in active], qa.reference_answer, qa.answer_type,
+                        question=qa.question, variant=variant_of(conv_id, turn))
+    except ReferenceError:
+        return False
+    return True
+
+
+def place_question(qa: Any, active: Sequence[ActiveInstruction], conv_id: str, turn: int) -> Any:
+    """The question actually asked at ``turn``: ``qa`` when its form fits the active set and its reference text
+    can be written and proven; else its form-free phrasing; else a form-free open question about its images.
+
+    This is the generator's proof: every placed turn has a fluent reference text that passes every active
+    checker and the answer check, so no turn is written that the oracle could not answer.
+    """
+    import dataclasses
+
+    from generator.generation.sources.base import QA, fallback_question
+
+    planned = [a.instruction for a in active]
+    images = list(qa.image_indices)
+    if qa.form and not form_fits(qa.form, planned):
+        qa = dataclasses.replace(qa, question=qa.plain, form=(), plain=None) if qa.plain else None
+    if qa is not None and _provable(qa, planned, conv_id, turn):
+        return qa
+    fallback = fallback_question(images, turn)
+    if _provable(fallback, planned, conv_id, turn):
+        return fallback
+    fallback = QA(PROBE_QUESTION, None, "open", [0])
+    if not _provable(fallback, planned, conv_id, turn):
+        raise RuntimeError(f"{conv_id} turn {turn}: no question can be answered under the active instructions")
+    return fallback
+
+
 def conversation_id(split: str, index: int) -> str:
     """Conversation ids are shared by every config of a run, so paired configs can be compared row by row."""
     return f"{split}-{index:06d}"
@@ -486,12 +560,14 @@ def plan_conversation(cfg: GenConfig, *, seed: int, split: str, index: int, sour
         first = tuple(InstructionEvent("add", p) for p in added)
         timeline = [(first if t == 0 else (), final) for t in range(len(timeline))]
     distractors = _plan_distractors(cfg, seed, split, index, [active for _, active in timeline])
+    conv_id = conversation_id(split, index)
+    qas = [place_question(material.qas[i], active, conv_id, i + 1) for i, (_, active) in enumerate(timeline)]
     turns = tuple(
-        TurnPlan(turn=i + 1, qa=material.qas[i], events=events,
+        TurnPlan(turn=i + 1, qa=qas[i], events=events,
                  active=active, distractors=distractors[i])
         for i, (events, active) in enumerate(timeline)
     )
-    return ConversationPlan(conversation_id(split, index), split, index, tuple(material.images), turns, system,
+    return ConversationPlan(conv_id, split, index, tuple(material.images), turns, system,
                             rejected)
 
 

@@ -40,10 +40,10 @@ _PRESETS: tuple[GenConfig, ...] = (
     ),
     GenConfig(
         name="hard",
-        description="Extended catalogue, up to 12 active instructions, 40 turns, front-loaded with up to three "
-                    "new instructions per turn, paraphrased wordings.",
+        description="The official six categories plus the extended catalogue, up to 12 active instructions, 40 "
+                    "turns, front-loaded with up to three new instructions per turn, paraphrased wordings.",
         turns=40,
-        catalogue="extended",
+        catalogue="all",
         schedule="front-loaded",
         max_active=12,
         instructions_per_turn=3,
@@ -104,6 +104,18 @@ def get_variant(name: str, *, where: str = "--variant") -> GenConfig:
                         where=where) from None
 
 
+CATALOGUE_SUMMARIES: dict[str, str] = {
+    "official": "the official six categories (the 13 release wordings)",
+    "extended": "the extended catalogue only (none of the official six categories)",
+    "all": "the official six categories (the 13 release wordings) plus the extended catalogue",
+}
+
+
+def draws_from(config: GenConfig) -> str:
+    """Which instruction catalogue a preset draws from, in words (``mmmtif variants`` and docs/variants.md)."""
+    return CATALOGUE_SUMMARIES.get(config.catalogue, config.catalogue)
+
+
 def changed_knobs(config: GenConfig) -> dict[str, object]:
     """The knobs in which ``config`` differs from the default (official) policy, for tables and cards."""
     default = GenConfig().to_dict()
@@ -111,7 +123,7 @@ def changed_knobs(config: GenConfig) -> dict[str, object]:
             if k not in ("name", "description") and default[k] != v}
 
 
-__all__ = ["DEFAULT_VARIANTS", "changed_knobs", "get_variant", "list_variants", "variant_names"]
+__all__ = ["CATALOGUE_SUMMARIES", "DEFAULT_VARIANTS", "changed_knobs", "draws_from", "get_variant", "list_variants", "variant_names"]
 
 
 def preset_description(name: str) -> str:

@@ -4,7 +4,7 @@ How the chat history is built decides what is measured, so both ways are explici
 
 * ``model`` history feeds the model's own earlier answers back (those of sample 0). A conversation's turns must
   then run in order, while different conversations run concurrently.
-* ``reference`` history fixes every earlier assistant message to the oracle witness of that turn (a text that
+* ``reference`` history fixes every earlier assistant message to the fluent reference text of that turn (a text that
   obeys the active instructions and contains the reference answer). Each turn is then independent of the model's
   earlier mistakes, and all turns can run in parallel.
 * ``source`` history fixes every earlier assistant message to the dataset's own answer of that turn
@@ -158,21 +158,14 @@ def build_messages(row: dict[str, Any], turn_index: int, history: Sequence[str],
 
 
 def reference_history(row: dict[str, Any]) -> list[str]:
-    """The oracle witness of every turn: obeys that turn's active instructions and states the reference answer."""
-    from generator.authoring import compose_witness
-    from generator.core.answers import answer_phrase
-    from generator.core.instructions import Instruction
+    """The reference text of every turn: the fluent answer the oracle writes (it obeys that turn's active
+    instructions and states the reference answer), replayed as the model's own earlier answers."""
+    from generator.authoring.reference import turn_reference
 
     answers = []
     for turn in row["turns"]:
-        active = [Instruction(item["id"], json.loads(item["kwargs"] or "{}"))
-                  for item in (turn.get("active_instructions") or [])]
-        reference = turn.get("reference_answer") or ""
-        kind = turn.get("answer_type") or ""
-        # An open answer (MMDU's, for instance) has no checkable phrase: the witness then obeys the rules only.
-        phrase = answer_phrase(reference, kind) if reference and kind != "open" else None
         try:
-            answers.append(compose_witness(active, phrase))
+            answers.append(turn_reference(str(row.get("id")), turn))
         except Exception as exc:
             raise UserError(f"cannot compose the reference answer: {exc}",
                             where=f"conversation {row.get('id')}: turn {turn.get('turn')}") from exc

@@ -50,6 +50,7 @@ class TurnSpec:
     distractors: tuple[Distractor, ...]
     reference_answer: str
     answer_type: str
+    question: str = ""  # context for the answer check: numbers and image names the question itself names
 
     @property
     def checkable_answer(self) -> bool:
@@ -239,4 +240,5 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
     if is_checkable(reference, answer_type):
         build.check_reference(reference, answer_type, where)
     return TurnSpec(row_index=row_index, id=rid, turn=number, active=tuple(active), distractors=tuple(distractors),
-                    reference_answer=reference, answer_type=answer_type)
+                    reference_answer=reference, answer_type=answer_type,
+                    question=turn.get("question") if isinstance(turn.get("question"), str) else "")

@@ -91,6 +91,6 @@ def score_response(spec: TurnSpec, response: Response, catalogue: Any, mode: str
     distractors = tuple(DistractorVerdict(distractor.key, distractor.id,
                                           *_verdict_parts(check(distractor.instruction, text, mode)))
                         for distractor in spec.distractors)
-    answer = check_answer(spec.reference_answer, spec.answer_type, text) if spec.checkable_answer else None
+    answer = check_answer(spec.reference_answer, spec.answer_type, text, spec.question) if spec.checkable_answer else None
     return ResponseResult(spec=spec, sample=response.sample, response=response.response, think_stripped=stripped,
                           verdicts=verdicts, answer_correct=answer, distractors=distractors)

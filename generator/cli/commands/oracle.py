@@ -1,4 +1,4 @@
-"""``mmmtif oracle``: witness responses for every turn (they must score PIF 1.0 and answer accuracy 1.0)."""
+"""``mmmtif oracle``: fluent reference responses for every turn (they must score PIF 1.0 and answer accuracy 1.0)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from generator.cli import COMMANDS
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def command(dataset: str, config: str | None, split: str | None, revision: str | None, out: Path, samples: int,
             quiet: bool) -> None:
-    """Write witness responses that obey every active instruction and give the reference answer."""
+    """Write fluent reference responses that obey every active instruction and give the reference answer."""
     from generator.authoring.oracle import write_oracle
     from generator.scoring import load_rows
 

@@ -12,6 +12,9 @@ from generator.core import text as textmod
 
 Kw = Mapping[str, Any]
 
+#: Longest "at least N words per sentence" that a title or heading can meet and still read as a label.
+LABEL_WORDS = 6
+
 
 def always(a: Kw, b: Kw) -> bool:
     """The two types never stand together, whatever their parameters."""

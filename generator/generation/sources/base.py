@@ -36,6 +36,11 @@ class QA:
     reference_answer: str | None
     answer_type: str
     image_indices: list[int] = field(default_factory=list)
+    #: The form the question asks the answer to take, as instructions it implies (id, canonical kwargs), e.g.
+    #: "in two sentences" -> exactly 2 sentences. The planner never places a question whose form clashes with
+    #: the active instructions; it uses ``plain`` (the same question without the form) or another question.
+    form: tuple[tuple[str, str], ...] = ()
+    plain: str | None = None
 
     def __post_init__(self) -> None:
         if self.answer_type not in ANSWER_TYPES:
@@ -184,12 +189,26 @@ def join_names(names: list[str]) -> str:
 
 # Open questions used when a chat needs more questions than its material offers. They never have a reference
 # answer, so they cannot make a chat "wrong"; they keep the turn count the user asked for.
+# Forms some generic questions ask for, as the instructions they imply (see QA.form).
+FORM_TWO_SENTENCES: tuple[tuple[str, str], ...] = (("length:sentences", '{"n":2,"relation":"exactly"}'),)
+FORM_TITLE: tuple[tuple[str, str], ...] = (
+    ("length:sentences", '{"n":1,"relation":"at_most"}'),
+    ("length:words_per_sentence", '{"n":12,"relation":"at_most"}'),
+    ("length:words", '{"n":30,"relation":"at_most"}'),
+)
+FORM_CAPTION: tuple[tuple[str, str], ...] = (
+    ("length:sentences", '{"n":2,"relation":"at_most"}'),
+    ("length:words", '{"n":60,"relation":"at_most"}'),
+)
+#: Generic questions that ask for a form: (text, form, the same question without the form or None).
+GENERIC_FORMED: tuple[tuple[str, tuple[tuple[str, str], ...], str | None], ...] = (
+    ("Describe {a} in two sentences.", FORM_TWO_SENTENCES, "Describe {a}."),
+    ("Give {a} a short title.", FORM_TITLE, None),
+)
 GENERIC_SINGLE = (
-    "Describe {a} in two sentences.",
     "What is the most prominent element in {a}?",
     "Which colours dominate {a}?",
     "What would you change to make {a} easier to read or understand?",
-    "Give {a} a short title.",
     "What detail in {a} is easiest to overlook?",
     "What is in the top left corner of {a}?",
     "Summarise what {a} shows for someone who cannot see it.",
@@ -202,8 +221,24 @@ GENERIC_MULTI = (
     "What do {a} and {b} have in common?",
     "What is the biggest difference between {a} and {b}?",
     "Which of {a} and {b} contains more detail, and why?",
-    "If {a} and {b} were put side by side in a report, what caption would fit both?",
 )
+GENERIC_MULTI_FORMED: tuple[tuple[str, tuple[tuple[str, str], ...], str | None], ...] = (
+    ("If {a} and {b} were put side by side in a report, what caption would fit both?", FORM_CAPTION, None),
+)
+# Form-free open questions the planner places when a question cannot be placed at a turn.
+FALLBACK_SINGLE = ("What stands out to you in {a}?", "What do you notice first in {a}?",
+                   "What is shown in {a}?")
+FALLBACK_MULTI = ("How do {a} and {b} differ?", "What do {a} and {b} show?")
+
+
+def fallback_question(image_indices: list[int], turn: int) -> QA:
+    """A form-free open question about the same images as a question that could not be placed."""
+    names = [image_name(i) for i in image_indices] or [image_name(0)]
+    if len(names) >= 2:
+        text = FALLBACK_MULTI[turn % len(FALLBACK_MULTI)].format(a=names[0], b=names[1])
+        return QA(text, None, "open", list(image_indices[:2]))
+    return QA(FALLBACK_SINGLE[turn % len(FALLBACK_SINGLE)].format(a=names[0]), None, "open",
+              list(image_indices[:1]) or [0])
 
 
 def generic_deck(rng: random.Random, n_images: int) -> list[QA]:
@@ -212,8 +247,13 @@ def generic_deck(rng: random.Random, n_images: int) -> list[QA]:
     Drawing from a shuffled deck (rather than a template at a time) keeps the filler questions varied.
     """
     deck = [QA(t.format(a=image_name(i)), None, "open", [i]) for t in GENERIC_SINGLE for i in range(n_images)]
+    deck += [QA(t.format(a=image_name(i)), None, "open", [i], form,
+                plain.format(a=image_name(i)) if plain else None)
+             for t, form, plain in GENERIC_FORMED for i in range(n_images)]
     deck += [QA(t.format(a=image_name(i), b=image_name(j)), None, "open", [i, j])
              for t in GENERIC_MULTI for i in range(n_images) for j in range(i + 1, n_images)]
+    deck += [QA(t.format(a=image_name(i), b=image_name(j)), None, "open", [i, j], form, None)
+             for t, form, _ in GENERIC_MULTI_FORMED for i in range(n_images) for j in range(i + 1, n_images)]
     rng.shuffle(deck)
     return deck
 

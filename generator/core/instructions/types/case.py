@@ -13,6 +13,24 @@ from generator.core.instructions.requirements import Requirements
 from generator.core.instructions.types.length import RELATION, compare, relation_text
 
 
+def _first_cased(text: str, *, upper: bool) -> int | None:
+    """Offset of the first capital (``upper``) or small letter, or None.
+
+    A letter counts by its Unicode category, not by whether it has a case mapping: mathematical capitals such
+    as "𝐀" and "ℌ" have no lower-case form, yet they are capitals (title-case letters such as "ǅ" count as
+    capitals too). ASCII text takes the fast path.
+    """
+    if text.isascii():
+        probe = text.lower() if upper else text.upper()
+        if probe == text:
+            return None
+        return next(i for i, (a, b) in enumerate(zip(text, probe, strict=True)) if a != b)
+    for index, char in enumerate(text):
+        if (char.isupper() or char.istitle()) if upper else char.islower():
+            return index
+    return None
+
+
 class Lowercase(InstructionType):
     id = "case:lowercase"
     description = "No upper-case letter anywhere in the response (any script with case)."
@@ -27,12 +45,10 @@ class Lowercase(InstructionType):
     )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
-        if text.lower() == text:
+        index = _first_cased(text, upper=True)
+        if index is None:
             return Verdict(True, "no capital letter")
-        for index, char in enumerate(text):
-            if char.lower() != char:
-                return Verdict(False, f"capital {char!r} at character {index}")
-        return Verdict(False, "capital letter")  # pragma: no cover
+        return Verdict(False, f"capital {text[index]!r} at character {index}")
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.case = "lower"
@@ -54,12 +70,10 @@ class Uppercase(InstructionType):
     )
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
-        if text.upper() == text:
+        index = _first_cased(text, upper=False)
+        if index is None:
             return Verdict(True, "no lower-case letter")
-        for index, char in enumerate(text):
-            if char.upper() != char:
-                return Verdict(False, f"lower-case {char!r} at character {index}")
-        return Verdict(False, "lower-case letter")  # pragma: no cover
+        return Verdict(False, f"lower-case {text[index]!r} at character {index}")
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
         req.case = "upper"

@@ -17,10 +17,20 @@ _IMAGE_NAME = re.compile(r"(?<![^\W_])image[ \t]?([0-9]+)(?![0-9])", re.IGNORECA
 _QUOTATION = re.compile(r"[\"“]([^\"“”\n]*)[\"”]")
 
 
+_EMPHASIS_MARK = r"(?:\*\*|__|\*|_)?"
+
+
 def _postscript_pattern(marker: str) -> re.Pattern[str]:
+    """A line opening with the marker ("P.S.", "P.S.:", "**P.S.:**", "P.P.S:"), then text on that line or the next.
+
+    The final point may be left out before a colon ("P.P.S: More."); a marker alone at the end is no postscript.
+    """
     letters = [c for c in marker if c.isalpha()]
-    body = r"[ \t]?".join(re.escape(c) + r"\." for c in letters)
-    return re.compile(r"^[ \t]*(?:\*\*|__|\*|_)?" + body + r"(?:\*\*|__|\*|_)?[ \t]+\S", re.IGNORECASE | re.MULTILINE)
+    body = r"[ \t]?".join(re.escape(c) + (r"\." if i < len(letters) - 1 else r"\.?") for i, c in enumerate(letters))
+    return re.compile(
+        r"^[ \t]*" + _EMPHASIS_MARK + body + r"(?<=\.|[^\W\d_](?=[ \t]*:))" + _EMPHASIS_MARK + r":?" + _EMPHASIS_MARK
+        + r"(?:[ \t]+\S|[ \t]*\n[ \t]*[^\s])",
+        re.IGNORECASE | re.MULTILINE)
 
 
 class Postscript(InstructionType):

@@ -86,7 +86,9 @@ class EndPhrase(InstructionType):
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         want = textmod.fold(kwargs["phrase"])
         got = textmod.fold(text.rstrip()[-(len(kwargs["phrase"]) * 4 + 64):])
-        if got.endswith(want):
+        # The phrase starts at a word boundary: "Many other questions?" does not end with "Any other questions?".
+        before = got[-len(want) - 1:-len(want)] if len(got) > len(want) else ""
+        if got.endswith(want) and not (before.isalnum() and want[:1].isalnum()):
             return Verdict(True, "ends with the phrase")
         return Verdict(False, f"ends with {got[-len(want):]!r}")
 

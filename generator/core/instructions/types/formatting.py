@@ -16,7 +16,8 @@ from generator.core.instructions.requirements import Requirements
 _BULLET_LINE = re.compile(r"^[ \t]*[-*+•][ \t]+\S", re.MULTILINE)
 _NUMBERED_LINE = re.compile(r"^[ \t]*[0-9]{1,3}[.)][ \t]+\S", re.MULTILINE)
 _THEMATIC_LINE = re.compile(r"^[ \t]*(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,})$", re.MULTILINE)
-_TITLE = re.compile(r"<<([^<>\n]*)>>")
+# A title is the shortest run between "<<" and ">>" on one line; it may itself hold "<" or ">" ("<<Why 3 < 5>>").
+_TITLE = re.compile(r"<<([^\n]*?)>>")
 _WORD_CHAR = re.compile(r"[^\W_]")
 _HIGHLIGHT = re.compile(r"\*{1,2}[^\s*][^*\n]*?\*{1,2}")
 _HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+\S", re.MULTILINE)
@@ -168,6 +169,11 @@ class Quoted(InstructionType):
 class Title(InstructionType):
     id = "format:title"
     description = "The response contains a title in double angular brackets, such as <<a title>>, on one line."
+    # A fluency rule: a title of 18 words is no title (references must read naturally, see docs/instructions.md).
+    conflicts = {
+        "length:words_per_sentence": Conflict(
+            lambda a, b: b["relation"] == "at_least" and b["n"] > rules.LABEL_WORDS, "a title is not a long sentence"),
+    }
     examples = (
         Example({}, passing=("<<My Title>>\nBody.",), failing=("<< >> and <<broken\ntitle>>",)),
     )
@@ -267,7 +273,7 @@ class Sections(InstructionType):
 
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         pattern = re.compile(
-            r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?" + re.escape(kwargs["marker"]) + r"[ \t]+[0-9]+\b",
+            r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__|\*|_)?" + re.escape(kwargs["marker"]) + r"[ \t]+[0-9]+(?![0-9])",
             re.MULTILINE | re.IGNORECASE,
         )
         count = len(pattern.findall(text))
@@ -284,6 +290,13 @@ class Headings(InstructionType):
     id = "format:headings"
     description = "At least n markdown headings: lines starting with one to six '#' and a space."
     params = (ParamSpec("n", "int", "minimum number of headings", minimum=1, maximum=10),)
+    # Fluency rules: a heading is a short label, not a long sentence with an opener.
+    conflicts = {
+        "length:words_per_sentence": Conflict(
+            lambda a, b: b["relation"] == "at_least" and b["n"] > rules.LABEL_WORDS,
+            "a heading is not a long sentence"),
+        "start:letter": Conflict(rules.always, "headings are labels, not sentences with an opener"),
+    }
     examples = (
         Example({"n": 2}, passing=("# One\ntext\n### Two",), failing=("# One\n#hashtag",)),
     )

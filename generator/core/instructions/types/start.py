@@ -29,6 +29,9 @@ class StartLetter(InstructionType):
         "format:sections": Conflict(
             lambda a, b: rules.letter_mismatch(a["letter"], b["marker"]),
             "section openers start with another letter"),
+        "end:phrase": Conflict(
+            lambda a, b: rules.letter_mismatch(a["letter"], b["phrase"]),
+            "the closing phrase starts with another letter"),
     }
     examples = (
         Example(
@@ -74,6 +77,12 @@ class StartPhrase(InstructionType):
         "The response begins with the phrase (case-insensitive, whitespace collapsed, leading whitespace ignored)."
     )
     params = (ParamSpec("phrase", "phrase", "the opening words"),)
+    # Fluency rules: a title, heading or section marker opens a natural answer, so it cannot follow the phrase.
+    conflicts = {
+        "format:title": Conflict(rules.always, "the title opens the response"),
+        "format:headings": Conflict(rules.always, "a heading opens the response"),
+        "format:sections": Conflict(rules.always, "a section marker opens the response"),
+    }
     examples = (
         Example(
             {"phrase": "My answer is"},
@@ -88,7 +97,9 @@ class StartPhrase(InstructionType):
     def check_text(self, kwargs: Mapping[str, Any], text: str) -> Verdict:
         want = textmod.fold(kwargs["phrase"])
         got = textmod.fold(text.lstrip()[: len(kwargs["phrase"]) * 4 + 64])
-        if got.startswith(want):
+        # The phrase ends at a word boundary: "Here is my answering machine" does not start with "Here is my answer".
+        after = got[len(want):len(want) + 1]
+        if got.startswith(want) and not (after.isalnum() and want[-1:].isalnum()):
             return Verdict(True, "starts with the phrase")
         return Verdict(False, f"starts with {got[: len(want)]!r}")
 

@@ -78,6 +78,11 @@ class Family(ABC):
         raise RuntimeError(f"{self.name}: no readable scene after {MAX_SAMPLE_TRIES} tries")
 
 
+def degree(names: list[str], comparative: str, superlative: str) -> str:
+    """The comparative for two items ("the later"), the superlative for more ("the latest")."""
+    return comparative if len(names) == 2 else superlative
+
+
 def unique_best(names: Sequence[str], values: Sequence[float], *, highest: bool = True) -> str | None:
     """Return the name with the highest (or lowest) value, or None on a tie."""
     best = max(values) if highest else min(values)

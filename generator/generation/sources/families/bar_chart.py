@@ -10,7 +10,7 @@ from PIL import Image
 from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
-from generator.generation.sources.families import Ask, Family, fmt_number, unique_best, yes_no
+from generator.generation.sources.families import Ask, Family, degree, fmt_number, unique_best, yes_no
 
 TOPICS: dict[str, tuple[str, ...]] = {
     "Fruit sold": ("Apples", "Pears", "Plums", "Grapes", "Lemons", "Kiwis", "Mangos", "Figs", "Limes", "Peaches"),
@@ -136,7 +136,8 @@ class BarChart(Family):
             asks.append((f"Which of {both} has {word} bars?", winner, "word"))
         winner = unique_best(names, tops)
         if winner:
-            asks.append((f"Which of {both} contains the single highest bar value?", winner, "word"))
+            top = degree(names, "the higher top bar value", "the single highest bar value")
+            asks.append((f"Which of {both} contains {top}?", winner, "word"))
         shared = set(specs[0]["labels"]).intersection(*(s["labels"] for s in specs[1:]))
         for label in sorted(shared)[:2]:
             vals = [s["values"][s["labels"].index(label)] for s in specs]

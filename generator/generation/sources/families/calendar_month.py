@@ -11,7 +11,7 @@ from PIL import Image
 from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
-from generator.generation.sources.families import Ask, Family, unique_best, yes_no
+from generator.generation.sources.families import Ask, Family, degree, unique_best, yes_no
 
 WIDTH, HEIGHT = 448, 420
 LEFT, TOP, CELL_W, CELL_H = 14, 92, 60, 52
@@ -120,5 +120,5 @@ class CalendarMonth(Family):
             asks.append((f"Which of {both} shows the month with {word} days?", winner, "word"))
         winner = unique_best(names, [s["year"] * 12 + s["month"] for s in specs], highest=False)
         if winner:
-            asks.append((f"Which of {both} shows the earliest month?", winner, "word"))
+            asks.append((f"Which of {both} shows {degree(names, 'the earlier', 'the earliest')} month?", winner, "word"))
         return asks

@@ -1,7 +1,8 @@
 """Analogue clocks: read the hour and minutes, compare times across clocks.
 
 Times are on a 12-hour dial; comparisons between clocks say that both show times of the same morning, so
-"later" and "how many minutes after" have one answer. Scenes where the hands lie on top of each other are
+"later" and "how many minutes after" have one answer. No comparison involves a clock in the 12 o'clock hour:
+whether 12:50 is just after midnight or just after noon is a convention, and an answer must not hinge on it. Scenes where the hands lie on top of each other are
 rejected.
 """
 
@@ -109,6 +110,8 @@ class Clock(Family):
         both = join_names(names)
         times = [minutes_of_morning(s) for s in specs]
         asks: list[Ask] = []
+        if any(s["hour"] % 12 == 0 for s in specs):
+            return asks
         winner = unique_best(names, times)
         if winner:
             asks.append((f"The clocks in {both} show times of the same morning. Which of them shows the latest "

@@ -10,7 +10,7 @@ from PIL import Image
 from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
-from generator.generation.sources.families import Ask, Family, unique_best, yes_no
+from generator.generation.sources.families import Ask, Family, degree, unique_best, yes_no
 
 WIDTH = HEIGHT = 448
 MARGIN_LEFT, MARGIN_TOP, MARGIN_END = 40, 40, 14
@@ -113,6 +113,7 @@ class GridMap(Family):
         distances = [abs(s["star"][0] - s["dot"][0]) + abs(s["star"][1] - s["dot"][1]) for s in specs]
         winner = unique_best(names, distances, highest=False)
         if winner:
-            asks.append((f"In which of {both} is the star closest to the red dot, counting steps up, down, left "
+            asks.append((f"In which of {both} is the star {degree(names, 'closer', 'closest')} to the red dot, counting steps up, "
+                         "down, left "
                          "or right?", winner, "word"))
         return asks

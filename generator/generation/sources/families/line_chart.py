@@ -11,7 +11,7 @@ from PIL import Image
 from generator.core.instructions.facts import ImageFacts
 from generator.generation.sources import drawing
 from generator.generation.sources.base import join_names
-from generator.generation.sources.families import Ask, Family, unique_best, yes_no
+from generator.generation.sources.families import Ask, Family, degree, unique_best, yes_no
 
 TITLES = ("Visitors per year", "Trees planted", "Bikes sold", "Members", "Rainy days", "Orders shipped")
 SERIES_NAMES = (("North", "South"), ("Online", "Store"), ("Alpha", "Beta"), ("Day", "Night"))
@@ -59,9 +59,13 @@ class LineChart(Family):
             levels, unit = ymax // step, step
         n_series_values = [[unit * v for v in rng.sample(range(1, levels + 1), n_points)] for _ in range(n_series)]
         pair = rng.randrange(len(SERIES_NAMES))
-        series = [{"name": SERIES_NAMES[pair][k], "color": SERIES_COLOURS[pair][k],
+        title = rng.choice(TITLES)
+        # One line is labelled with the title itself: a legend entry unrelated to the title ("Rainy days" / "Day")
+        # reads as a second quantity.
+        names = SERIES_NAMES[pair] if n_series > 1 else (title,)
+        series = [{"name": names[k], "color": SERIES_COLOURS[pair][k],
                    "values": n_series_values[k]} for k in range(n_series)]
-        return {"title": rng.choice(TITLES), "years": list(range(start, start + n_points)), "series": series,
+        return {"title": title, "years": list(range(start, start + n_points)), "series": series,
                 "ymax": ymax, "step": step, "show_values": show, "font_size": 13 if difficulty <= 2 else 11}
 
     def problems(self, spec: dict[str, Any]) -> list[str]:
@@ -178,11 +182,11 @@ class LineChart(Family):
         tops = [max(max(s["values"]) for s in spec["series"]) for spec in specs]
         winner = unique_best(names, tops)
         if winner:
-            asks.append((f"Which of {both} contains the highest single value of any line?", winner, "word"))
+            asks.append((f"Which of {both} contains {degree(names, 'the higher', 'the highest')} single value of any line?", winner, "word"))
         firsts = [spec["years"][0] for spec in specs]
         winner = unique_best(names, firsts, highest=False)
         if winner:
-            asks.append((f"Which of {both} starts in the earliest year?", winner, "word"))
+            asks.append((f"Which of {both} starts in {degree(names, 'the earlier', 'the earliest')} year?", winner, "word"))
         counts = [len(spec["years"]) for spec in specs]
         asks.append((f"Counting the years on the horizontal axis of each chart, how many years are shown in {both} "
                      "together?", str(sum(counts)), "number"))

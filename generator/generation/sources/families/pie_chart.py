@@ -107,7 +107,7 @@ class PieChart(Family):
         asks.append((f"In {name}, what colour is the slice for {labels[k]}?", spec["colors"][k], "word"))
         if spec["show_values"]:
             k = rng.randrange(len(values))
-            asks.append((f"In {name}, what percentage does {labels[k]} have?", str(values[k]), "number"))
+            asks.append((f"In {name}, what percentage does the slice for {labels[k]} show?", str(values[k]), "number"))
             asks.append((f"In {name}, what is the combined percentage of {labels[i]} and {labels[j]}?",
                          str(values[i] + values[j]), "number"))
         return asks

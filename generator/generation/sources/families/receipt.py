@@ -135,12 +135,13 @@ class Receipt(Family):
         if top:
             asks.append((f"Which product has the highest line total on the receipt in {name}?", top, "word"))
         other = rng.choice(sorted(PRODUCTS))
-        asks.append((f"Is {other} on the receipt in {name}?", yes_no(other in names), "yes/no"))
+        # "Does ... list X" agrees with any product name, singular ("Cheese") or plural ("Bananas").
+        asks.append((f"Does the receipt in {name} list {other}?", yes_no(other in names), "yes/no"))
         return asks
 
     def compare(self, specs: list[dict[str, Any]], names: list[str], rng: random.Random) -> list[Ask]:
         both = join_names(names)
-        word = "higher" if len(names) == 2 else "the highest"
+        word = "higher" if len(names) == 2 else "highest"
         totals = [sum(line_total(item) for item in s["items"]) for s in specs]
         asks: list[Ask] = [(f"What is the combined total of the receipts in {both}, in dollars?",
                             money(sum(totals)), "number")]
