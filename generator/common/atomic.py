@@ -100,7 +100,8 @@ def _temporary(target: Path, folder: Path) -> str:
     return tmp
 
 
-def write_together(files: Mapping[str | os.PathLike[str], Writer]) -> list[Path]:
+def write_together(files: Mapping[Path, Writer] | Mapping[str, Writer] | Mapping[str | os.PathLike[str], Writer]
+                   ) -> list[Path]:
     """Write several files as one: each ``write(tmp)`` produces a temporary, then all are renamed.
 
     When any write fails, no target changes and no temporary stays. The renames themselves cannot be made one

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from generator.common.errors import UserError, ValidationError
 
@@ -386,7 +386,7 @@ class _Step:
     def __enter__(self) -> _Step:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc is None or isinstance(exc, UserError):
             return False
         detail = _network_detail(exc, tb, self.endpoint)
@@ -453,7 +453,7 @@ def _read_releases(api: Any, repo_id: str, revision: str, remote: Mapping[str, R
             raise UserError(f"{RELEASES_NAME} at {revision[:12]} is not valid JSON ({exc}); fix it on the Hub",
                             where=repo_id) from None
     releases = data.get("releases") if isinstance(data, Mapping) else None
-    return [r for r in releases or [] if isinstance(r, Mapping) and "version" in r]
+    return [dict(r) for r in releases or [] if isinstance(r, Mapping) and "version" in r]
 
 
 def _summarise(ops: list[Operation]) -> str:
@@ -599,6 +599,7 @@ def _publish(folder: str | os.PathLike[str], repo_id: str, version: str, *, priv
                         f"with `mmmtif publish <folder> --repo-id {repo_id} --version {latest.get('version')}`",
                         where="--version")
     if latest is not None and latest.get("content_sha256") == digest:
+        assert head is not None  # a release was read from the head
         if latest.get("version") == version:
             # The commit of this very release landed but its tag did not: finish the release.
             if dry_run:
@@ -636,6 +637,8 @@ def _publish(folder: str | os.PathLike[str], repo_id: str, version: str, *, priv
         with _Step("creating the repository", where, token):
             api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
             head = api.dataset_info(repo_id).sha
+            if head is None:
+                raise UserError("the new repository has no commit", where=repo_id)
             remote = _remote_files(api, repo_id, head)
         ops = plan_operations(planned, remote)
         changes = [op for op in ops if op.action != "keep"]

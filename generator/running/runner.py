@@ -204,6 +204,7 @@ def record_key(record: dict[str, Any], *, where: str = "") -> Key:
             raise UserError(f"'{name}' must be an integer >= {low}, got {value!r}", where=f"{where}: field {name}")
     if not isinstance(rid, str) or not rid:
         raise UserError(f"'id' must be a non-empty string, got {rid!r}", where=f"{where}: field id")
+    assert isinstance(turn, int) and isinstance(sample, int)  # checked just above
     return rid, turn, sample
 
 
@@ -460,9 +461,10 @@ def _conversations(rows: Sequence[dict[str, Any]], limit: int | None) -> list[_C
     count = len(rows) if limit is None else min(limit, len(rows))
     result = []
     seen: set[str] = set()
-    ids = rows["id"] if hasattr(rows, "column_names") else None  # a datasets.Dataset: read columns cheaply
-    turn_lists = rows["turns"] if ids is not None else None
-    systems = rows["system_prompt"] if ids is not None and "system_prompt" in rows.column_names else None
+    table: Any = rows  # a datasets.Dataset when it has column_names: read its columns cheaply
+    ids = table["id"] if hasattr(table, "column_names") else None
+    turn_lists: Any = table["turns"] if ids is not None else None
+    systems = table["system_prompt"] if ids is not None and "system_prompt" in table.column_names else None
     for index in range(count):
         if ids is not None:
             conv_id, turns = str(ids[index]), turn_lists[index]

@@ -241,4 +241,4 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
         build.check_reference(reference, answer_type, where)
     return TurnSpec(row_index=row_index, id=rid, turn=number, active=tuple(active), distractors=tuple(distractors),
                     reference_answer=reference, answer_type=answer_type,
-                    question=turn.get("question") if isinstance(turn.get("question"), str) else "")
+                    question=question if isinstance(question := turn.get("question"), str) else "")

@@ -162,6 +162,7 @@ class HFSource(Source):
             default_images = "images" if "images" in columns else "image"
             self.image_column = _column(self.dataset, column_map, "images", default_images, where)
             conv_column = _column(self.dataset, column_map, "conversations", "conversations", where)
+            assert conv_column is not None  # a required column is found or refused by _column
             self.records = self._read_dialogues(conv_column, where)
         else:
             self.image_column = _column(self.dataset, column_map, "image", "image", where)
