@@ -168,9 +168,11 @@ def test_s3_output_reads_back_equal(s3_server, local_run, tmp_path) -> None:
 
     options = {"endpoint_url": s3_server}
     for config in ("mmmt-if", "appended"):
+        # A cache of this test alone: the object store's paths are the same on every run, its contents are not.
+        cache = str(tmp_path / "hf-cache")
         remote = datasets.load_dataset("parquet", data_files={"test": f"s3://bucket/runs/ds/{config}/test-*.parquet"},
-                                       split="test", storage_options=options)
-        local = datasets.load_dataset(str(local_run[0]), config, split="test")
+                                       split="test", storage_options=options, cache_dir=cache)
+        local = datasets.load_dataset(str(local_run[0]), config, split="test", cache_dir=cache)
         assert remote.features == local.features
         assert remote.data.table.equals(local.data.table)
 
