@@ -220,7 +220,7 @@ def export_training(dataset: str | os.PathLike, out_dir: str | os.PathLike, fmt:
     from generator.common.progress import progress
     from generator.dataset.layout import split_totals
     from generator.dataset.manifest import build_manifest, file_sha256, load_manifest, write_manifest
-    from generator.dataset.writer import prepare_target, remove_stale_temporaries, swap_into_place
+    from generator.dataset.writer import make_temporary_folder, prepare_target, swap_into_place
 
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})", where="--format")
@@ -237,15 +237,7 @@ def export_training(dataset: str | os.PathLike, out_dir: str | os.PathLike, fmt:
         raise UserError("the output folder is the dataset folder", where="--out")
     out = prepare_target(out_dir, overwrite=overwrite)
     target = out.resolve()
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(target)
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-    except OSError as exc:
-        raise UserError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    tmp = make_temporary_folder(target)
     bar = progress(desc="exporting", unit="row", quiet=quiet)
     counts: dict[str, dict[str, int]] = {}
     try:

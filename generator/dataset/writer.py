@@ -598,15 +598,7 @@ def _write_dataset(out_dir: str | os.PathLike, configs: Mapping[str, Mapping[str
     default = default_config if default_config in configs else next(iter(configs))
 
     target = out.resolve()
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(target)
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-    except OSError as exc:
-        raise UserError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    tmp = make_temporary_folder(target)
     bar = progress(desc="writing", unit="conv", quiet=quiet)
     try:
         results: list[ShardResult] = []
@@ -680,6 +672,21 @@ def _write_scoring_script(folder: Path) -> bool:
         return False
     (folder / "scoring.py").write_text(build_scoring_script(), encoding="utf-8")
     return True
+
+
+def make_temporary_folder(target: Path) -> Path:
+    """``.<name>.tmp-<pid>`` beside ``target``, empty, after sweeping those of dead runs: where a folder is built
+    before it replaces ``target`` in one rename."""
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    except OSError as exc:
+        raise UserError(f"cannot create the output folder {target}: {exc.strerror or exc}") from None
+    return tmp
 
 
 def swap_into_place(tmp: Path, out: Path, *, overwrite: bool = True) -> None:

@@ -315,10 +315,10 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
     from generator.dataset.writer import (
         WriteResult,
         assemble_folder,
+        make_temporary_folder,
         output_lock,
         prepare_target,
         recover_leftovers,
-        remove_stale_temporaries,
         swap_into_place,
     )
     from generator.generation.variants import preset_description
@@ -359,15 +359,7 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
             output: Any = RemoteOutput(os.fspath(out_dir), overwrite=overwrite, storage_options=storage_options)
             meta_dir, sink = output.meta_dir, output.sink
         else:
-            meta_dir = target.parent / f".{target.name}.tmp-{os.getpid()}"
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                remove_stale_temporaries(target)
-                if meta_dir.exists():
-                    shutil.rmtree(meta_dir)
-                meta_dir.mkdir()
-            except OSError as exc:
-                raise UserError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+            meta_dir = make_temporary_folder(target)
             sink = SinkSpec("local", str(meta_dir))
         total = sum(task.rows for task in tasks)
         bar = progress(total=total, desc="generating", unit="conv", quiet=quiet)
