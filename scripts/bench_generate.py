@@ -28,7 +28,7 @@ import time
 CHILD = r"""
 import json, os, resource, sys, time
 t_start = time.perf_counter()
-from generator.generation.pipeline import RunOptions, generate
+from generator.generation.pipeline import GenerationRun, generate
 from generator.generation.variants import get_variant
 
 n, procs, turns, variants, engine, out = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
@@ -74,7 +74,7 @@ if engine == "ray":
     ray_start = time.perf_counter() - t
 start = time.perf_counter()
 kwargs = {"engine": engine} if engine != "local" else {}
-result = generate(out, configs, RunOptions(seed=7, splits={"test": n}), num_proc=procs, quiet=True, **kwargs)
+result = generate(out, configs, GenerationRun(seed=7, splits={"test": n}), num_proc=procs, quiet=True, **kwargs)
 elapsed = time.perf_counter() - start
 worker_cpu, worker_rss = 0.0, 0
 if engine == "ray":

@@ -18,12 +18,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    from generator.generation.pipeline import RunOptions, _source
+    from generator.generation.pipeline import GenerationRun, _source
     from generator.generation.plan import _compatible_keys, plan_conversation
     from generator.generation.variants import get_variant
 
     cfg = get_variant(args.variant)
-    source = _source(RunOptions(seed=7))
+    source = _source(GenerationRun(seed=7))
     runs = []
     for _ in range(args.repeats):
         _compatible_keys.cache_clear()

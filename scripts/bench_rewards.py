@@ -34,11 +34,11 @@ def build_inputs(variants: list[str], conversations: int, turns: int, group: int
                  ) -> list[tuple[str, list[str]]]:
     """``[(spec, completions)]``: one entry per turn of every generated conversation."""
     from generator.authoring.oracle import oracle_responses
-    from generator.generation.pipeline import RunOptions, build_row
+    from generator.generation.pipeline import GenerationRun, build_row
     from generator.generation.variants import get_variant
     from generator.scoring.spec import make_spec
 
-    run = RunOptions(seed=seed)
+    run = GenerationRun(seed=seed)
     inputs = []
     for name in variants:
         cfg = get_variant(name).replace(turns=turns)

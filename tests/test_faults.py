@@ -297,7 +297,7 @@ def test_concurrent_generation_and_files_appearing_in_the_output(tmp_path):
     folder meanwhile are never deleted (the first run fails at the swap instead)."""
     from generator.common.errors import UserError
     from generator.dataset.writer import write_dataset
-    from generator.generation.pipeline import RunOptions, build_row
+    from generator.generation.pipeline import GenerationRun, build_row
     from generator.generation.variants import get_variant
 
     cfg = get_variant("mmmt-if").replace(turns=2)
@@ -305,11 +305,11 @@ def test_concurrent_generation_and_files_appearing_in_the_output(tmp_path):
     seen: dict[str, object] = {}
 
     def rows():
-        yield build_row(cfg, RunOptions(seed=1), "test", 0)
+        yield build_row(cfg, GenerationRun(seed=1), "test", 0)
         seen["second"] = run("--turns", "2", "--conversations", "1", "--out", str(out), "--quiet", code=GEN)
         out.mkdir()
         (out / "precious.txt").write_text("keep me")
-        yield build_row(cfg, RunOptions(seed=1), "test", 1)
+        yield build_row(cfg, GenerationRun(seed=1), "test", 1)
 
     with pytest.raises(UserError, match="changed while generating"):
         write_dataset(out, {"mmmt-if": {"test": rows()}}, quiet=True)

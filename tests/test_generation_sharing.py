@@ -58,12 +58,12 @@ def test_arrow_schema_and_yaml_equal_what_datasets_builds() -> None:
 
 
 def test_configs_sharing_conversations_build_the_same_rows_as_alone() -> None:
-    from generator.generation.pipeline import RunOptions, build_conversation
+    from generator.generation.pipeline import GenerationRun, build_conversation
     from generator.generation.variants import get_variant
 
     names = ("mmmt-if", "appended", "end-only", "system", "distractors", "updates")
     configs = tuple(get_variant(name).replace(turns=6) for name in names)
-    run = RunOptions(seed=3)
+    run = GenerationRun(seed=3)
     for index in range(3):
         together = build_conversation(configs, run, "test", index)
         for cfg, (row, rejected) in zip(configs, together, strict=True):
@@ -74,11 +74,11 @@ def test_configs_sharing_conversations_build_the_same_rows_as_alone() -> None:
 
 def test_merged_shard_statistics_equal_one_pass() -> None:
     from generator.dataset.stats import StatsAccumulator
-    from generator.generation.pipeline import RunOptions, build_conversation
+    from generator.generation.pipeline import GenerationRun, build_conversation
     from generator.generation.variants import get_variant
 
     cfg = get_variant("updates").replace(turns=5)
-    rows = [(split, build_conversation((cfg,), RunOptions(seed=1), split, i)[0][0])
+    rows = [(split, build_conversation((cfg,), GenerationRun(seed=1), split, i)[0][0])
             for split in ("test", "validation") for i in range(7)]
     whole = StatsAccumulator()
     for split, row in rows:
@@ -93,11 +93,11 @@ def test_merged_shard_statistics_equal_one_pass() -> None:
 
 
 def test_shard_tasks_depend_on_the_run_only() -> None:
-    from generator.generation.pipeline import RunOptions, shard_tasks
+    from generator.generation.pipeline import GenerationRun, shard_tasks
     from generator.generation.variants import get_variant
 
     configs = [get_variant("mmmt-if"), get_variant("appended"), get_variant("long")]
-    tasks = shard_tasks(configs, RunOptions(splits={"test": 10, "validation": 0}), rows_per_shard=4)
+    tasks = shard_tasks(configs, GenerationRun(splits={"test": 10, "validation": 0}), rows_per_shard=4)
     # mmmt-if and appended share their material; long (100 turns) has its own.
     assert [([c.name for c in t.configs], t.split, t.index, t.count, t.start, t.stop) for t in tasks] == [
         (["mmmt-if", "appended"], "test", 0, 3, 0, 4), (["mmmt-if", "appended"], "test", 1, 3, 4, 8),
@@ -109,11 +109,11 @@ def test_shard_tasks_depend_on_the_run_only() -> None:
 def test_rows_per_shard_changes_files_not_rows(tmp_path) -> None:
     import pyarrow.parquet as pq
 
-    from generator.generation.pipeline import RunOptions, generate
+    from generator.generation.pipeline import GenerationRun, generate
     from generator.generation.variants import get_variant
 
     configs = [get_variant("mmmt-if").replace(turns=2, images_min=1, images_max=1)]
-    run = RunOptions(seed=5, splits={"test": 7})
+    run = GenerationRun(seed=5, splits={"test": 7})
     generate(tmp_path / "one", configs, run, quiet=True)
     result = generate(tmp_path / "three", configs, run, rows_per_shard=3, quiet=True)
     shards = sorted((tmp_path / "three" / "mmmt-if").glob("*.parquet"))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from generator.authoring.lint import lint_question
-from generator.generation.pipeline import RunOptions, _source
+from generator.generation.pipeline import GenerationRun, _source
 from generator.generation.plan import PlannedInstruction, form_fits, plan_conversation
 from generator.generation.sources.base import FORM_CAPTION, FORM_TITLE, QA, fallback_question
 from generator.generation.sources.families import all_families
@@ -45,7 +45,7 @@ def form_in_text(question: str) -> tuple[tuple[str, str], ...]:
 
 def _turns(preset: str, source: str, count: int, seed: int = 5) -> Iterator[tuple[str, list[PlannedInstruction]]]:
     cfg = get_variant(preset)
-    material = _source(RunOptions(seed=seed, source=source))
+    material = _source(GenerationRun(seed=seed, source=source))
     for index in range(count):
         plan = plan_conversation(cfg, seed=seed, split="test", index=index, source=material)
         for turn in plan.turns:

@@ -20,7 +20,7 @@ from generator.authoring.lint import lint_reference
 from generator.authoring.reference import OPENERS, ReferenceError, variant_of, write_reference
 from generator.core.answers import check_answer, is_checkable
 from generator.core.instructions import Instruction, check
-from generator.generation.pipeline import RunOptions, _source
+from generator.generation.pipeline import GenerationRun, _source
 from generator.generation.plan import plan_conversation
 from generator.generation.sources.families import all_families
 from generator.generation.variants import get_variant, variant_names
@@ -28,7 +28,7 @@ from generator.generation.variants import get_variant, variant_names
 
 def _plans(preset: str, source: str, count: int, seed: int = 7, split: str = "test") -> Iterator[Any]:
     cfg = get_variant(preset)
-    material = _source(RunOptions(seed=seed, source=source))
+    material = _source(GenerationRun(seed=seed, source=source))
     for index in range(count):
         yield plan_conversation(cfg, seed=seed, split=split, index=index, source=material)
 
@@ -106,7 +106,7 @@ def test_hole_in_the_old_proof_is_closed() -> None:
     assert len(textmod.sentences(compose_witness([at_least_5], "Figs"))) >= 5
     text = write_reference([at_least_5], "Figs", "word", question="Which fruit is on the receipt in Image2?")
     assert check(at_least_5, text).ok and check_answer("Figs", "word", text)
-    row = build_row(get_variant("mmmt-if"), RunOptions(seed=7), "test", 4639)
+    row = build_row(get_variant("mmmt-if"), GenerationRun(seed=7), "test", 4639)
     for response in oracle_responses([row]):
         turn = row["turns"][response["turn"] - 1]
         for item in turn["active_instructions"]:

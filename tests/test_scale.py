@@ -69,7 +69,7 @@ def test_ray_matches_local_byte_for_byte(ray_cluster, local_run, tmp_path) -> No
 
 def test_killed_shard_task_is_retried_with_the_same_bytes(ray_cluster, local_run, tmp_path) -> None:
     from generator.generation.config import GenConfig  # noqa: F401  (workers unpickle tasks holding configs)
-    from generator.generation.pipeline import RunOptions, generate
+    from generator.generation.pipeline import GenerationRun, generate
     from generator.generation.variants import get_variant
 
     flag = tmp_path / "killed-once"
@@ -82,7 +82,7 @@ def test_killed_shard_task_is_retried_with_the_same_bytes(ray_cluster, local_run
 
     configs = [get_variant(name).replace(turns=3, images_min=1, images_max=2)
                for name in ("mmmt-if", "appended", "distractors")]
-    run = RunOptions(seed=11, splits={"test": 10, "validation": 3})
+    run = GenerationRun(seed=11, splits={"test": 10, "validation": 3})
     out = tmp_path / "ds"
     generate(out, configs, run, engine="ray", rows_per_shard=4, quiet=True, before_shard=kill_first_attempt)
     assert flag.exists(), "the fault was never injected"
@@ -93,14 +93,14 @@ def test_killed_shard_task_is_retried_with_the_same_bytes(ray_cluster, local_run
 
 def test_ray_engine_error_is_one_line(ray_cluster, tmp_path) -> None:
     from generator.common.errors import UserError
-    from generator.generation.pipeline import RunOptions, generate
+    from generator.generation.pipeline import GenerationRun, generate
     from generator.generation.variants import get_variant
 
     def refuse(task) -> None:
         raise UserError("source refused shard", where=f"shard {task.index}")
 
     with pytest.raises(UserError, match="source refused shard"):
-        generate(tmp_path / "ds", [get_variant("mmmt-if").replace(turns=2)], RunOptions(splits={"test": 2}),
+        generate(tmp_path / "ds", [get_variant("mmmt-if").replace(turns=2)], GenerationRun(splits={"test": 2}),
                  engine="ray", quiet=True, before_shard=refuse)
     assert not (tmp_path / "ds").exists() and not list(tmp_path.glob(".ds.tmp-*"))
 
@@ -183,7 +183,7 @@ def test_s3_output_reads_back_equal(s3_server, local_run, tmp_path) -> None:
 
 def test_s3_failed_run_leaves_nothing_and_overwrite_replaces(s3_server, tmp_path) -> None:
     from generator.common.errors import UserError
-    from generator.generation.pipeline import RunOptions, generate
+    from generator.generation.pipeline import GenerationRun, generate
     from generator.generation.variants import get_variant
 
     configs = [get_variant("mmmt-if").replace(turns=2)]
@@ -193,20 +193,20 @@ def test_s3_failed_run_leaves_nothing_and_overwrite_replaces(s3_server, tmp_path
             raise UserError("disk full", where="test")
 
     with pytest.raises(UserError):
-        generate("s3://bucket/failed/ds", configs, RunOptions(splits={"test": 6}), rows_per_shard=3, quiet=True,
+        generate("s3://bucket/failed/ds", configs, GenerationRun(splits={"test": 6}), rows_per_shard=3, quiet=True,
                  before_shard=fail_second)
     fs = _s3()
     assert not fs.exists("bucket/failed/ds")
     assert not fs.exists("bucket/failed") or fs.ls("bucket/failed", detail=False) == []
 
-    generate("s3://bucket/over/ds", configs, RunOptions(splits={"test": 6}), rows_per_shard=3, quiet=True)
+    generate("s3://bucket/over/ds", configs, GenerationRun(splits={"test": 6}), rows_per_shard=3, quiet=True)
     refused = CliRunner().invoke(cli, ["gen", "--turns", "2", "--conversations", "2", "--quiet",
                                        "--out", "s3://bucket/over/ds"])
     assert refused.exit_code != 0 and "not empty" in refused.output + refused.stderr
-    generate("s3://bucket/over/ds", configs, RunOptions(splits={"test": 2}), quiet=True, overwrite=True)
+    generate("s3://bucket/over/ds", configs, GenerationRun(splits={"test": 2}), quiet=True, overwrite=True)
     names = sorted(p.rsplit("/", 1)[-1] for p in fs.find("bucket/over/ds/mmmt-if"))
     assert names == ["test-00000-of-00001.parquet"]  # the old run's two shards are gone
     fs.pipe_file("bucket/foreign/notes.txt", b"mine")
     with pytest.raises(UserError, match="refusing to replace"):
-        generate("s3://bucket/foreign", configs, RunOptions(splits={"test": 2}), quiet=True, overwrite=True)
+        generate("s3://bucket/foreign", configs, GenerationRun(splits={"test": 2}), quiet=True, overwrite=True)
     assert fs.cat_file("bucket/foreign/notes.txt") == b"mine"

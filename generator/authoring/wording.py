@@ -17,7 +17,7 @@ from typing import Any
 
 from generator.core.instructions.registry import Instruction
 
-STYLES = ("default", "paraphrase", "official")
+TEMPLATE_STYLES = ("default", "paraphrase", "official")
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _COMMENT = re.compile(r"^\{#.*?#\}\n?", re.DOTALL)
 
@@ -96,8 +96,8 @@ def _context(type_id: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_wording(type_id: str, kwargs: Mapping[str, Any], style: str = "default", variant: int = 0) -> str:
     """Render one phrasing of ``type_id`` with validated ``kwargs``."""
-    if style not in STYLES and style not in ("rule",):
-        raise ValueError(f"unknown wording style {style!r} (choose from {', '.join(STYLES)})")
+    if style not in TEMPLATE_STYLES and style not in ("rule",):
+        raise ValueError(f"unknown wording style {style!r} (choose from {', '.join(TEMPLATE_STYLES)})")
     templates = _phrasings(type_id, style)
     if templates:
         text = templates[variant % len(templates)].render(**_context(type_id, kwargs)).strip()

@@ -24,7 +24,7 @@ OFFICIAL_HAZARD: tuple[float, ...] = (0.90, 0.78, 0.72, 0.81, 0.70, 0.45)
 
 CATALOGUES = ("official", "extended", "grounded", "all")
 SCHEDULES = ("official", "fixed", "front-loaded", "uniform")
-STYLES = ("official", "paraphrased")
+WORDING_STYLE_CHOICES = ("official", "paraphrased")  # the wording_style knob; see authoring.wording for template styles
 PLACEMENTS = ("inline", "system", "end-only")
 
 # Knobs that only change how a plan is rendered, never the plan itself.
@@ -105,7 +105,7 @@ class GenConfig:
                                     f"{self.images_min}-{self.images_max}")
         for knob, value, allowed in (("catalogue", self.catalogue, CATALOGUES),
                                      ("schedule", self.schedule, SCHEDULES),
-                                     ("wording_style", self.wording_style, STYLES),
+                                     ("wording_style", self.wording_style, WORDING_STYLE_CHOICES),
                                      ("placement", self.placement, PLACEMENTS)):
             if value not in allowed:
                 fail(knob, f"unknown {knob} {value!r}; choose one of {', '.join(allowed)}")
@@ -338,7 +338,7 @@ __all__ = [
     "PLACEMENTS",
     "RENDER_KNOBS",
     "SCHEDULES",
-    "STYLES",
+    "WORDING_STYLE_CHOICES",
     "GenConfig",
     "KnobError",
     "catalogue_capacity",

@@ -30,7 +30,7 @@ IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: enough to keep workers bu
 
 
 @dataclass(frozen=True)
-class RunOptions:
+class GenerationRun:
     """Everything besides the knobs that decides the rows: seed, splits and where the material comes from."""
 
     seed: int = 0
@@ -63,7 +63,7 @@ class RunOptions:
 _SOURCES: dict[tuple[str, str, int], Any] = {}
 
 
-def _source(run: RunOptions) -> Any:
+def _source(run: GenerationRun) -> Any:
     """The source object of this process (built once per process: some sources index files or datasets)."""
     import json
 
@@ -78,12 +78,12 @@ def _source(run: RunOptions) -> Any:
     return source
 
 
-def build_row(cfg: GenConfig, run: RunOptions, split: str, index: int, *, validate: bool = True) -> dict[str, Any]:
+def build_row(cfg: GenConfig, run: GenerationRun, split: str, index: int, *, validate: bool = True) -> dict[str, Any]:
     """Plan, render and validate conversation ``index`` of ``split`` under ``cfg``."""
     return build_conversation((cfg,), run, split, index, validate=validate)[0][0]
 
 
-def build_conversation(configs: Sequence[GenConfig], run: RunOptions, split: str, index: int, *,
+def build_conversation(configs: Sequence[GenConfig], run: GenerationRun, split: str, index: int, *,
                        validate: bool = True) -> list[tuple[dict[str, Any], int]]:
     """Conversation ``index`` of ``split`` under each config (all with one material key): ``(row, rejected)``.
 
@@ -122,7 +122,7 @@ def build_conversation(configs: Sequence[GenConfig], run: RunOptions, split: str
     return out
 
 
-def _build_batch(task: tuple[tuple[GenConfig, ...], RunOptions, str, int, int]
+def _build_batch(task: tuple[tuple[GenConfig, ...], GenerationRun, str, int, int]
                  ) -> list[list[tuple[dict[str, Any], int]]]:
     configs, run, split, start, stop = task
     return [build_conversation(configs, run, split, index) for index in range(start, stop)]
@@ -149,7 +149,7 @@ class ShardTask:
         return (self.stop - self.start) * len(self.configs)
 
 
-def shard_tasks(configs: Sequence[GenConfig], run: RunOptions, *,
+def shard_tasks(configs: Sequence[GenConfig], run: GenerationRun, *,
                 rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> list[ShardTask]:
     """Every shard of the run, configs grouped by the material they share (in the order configs were given)."""
     from generator.dataset.writer import shard_count
@@ -174,7 +174,7 @@ def shard_file(config: str, split: str, index: int, count: int) -> str:
     return f"{config}/{shard_name(split, index, count)}"
 
 
-def build_shard(task: ShardTask, run: RunOptions, sink: Any, *, default_config: str,
+def build_shard(task: ShardTask, run: GenerationRun, sink: Any, *, default_config: str,
                 conversations: Iterable[list[tuple[dict[str, Any], int]]] | None = None,
                 on_row: Any = None) -> list[Any]:
     """Write the shard files of ``task`` through ``sink`` (a ``SinkSpec``) and return their ``ShardResult``\\ s.
@@ -225,11 +225,11 @@ class _Workers:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self.pool = multiprocessing.get_context(method).Pool(num_proc)
 
-    def conversations(self, task: ShardTask, run: RunOptions) -> Iterator[list[tuple[dict[str, Any], int]]]:
+    def conversations(self, task: ShardTask, run: GenerationRun) -> Iterator[list[tuple[dict[str, Any], int]]]:
         """The conversations of one shard task, in order (built here or in the pool)."""
         return self.candidates(task.configs, run, task.split, task.start, task.stop)
 
-    def candidates(self, configs: tuple[GenConfig, ...], run: RunOptions, split: str, start: int, stop: int
+    def candidates(self, configs: tuple[GenConfig, ...], run: GenerationRun, split: str, start: int, stop: int
                    ) -> Iterator[list[tuple[dict[str, Any], int]]]:
         """Conversations ``start``..``stop`` of ``split`` under ``configs``, in order."""
         batches = ((configs, run, split, first, min(first + BATCH_SIZE, stop))
@@ -295,7 +295,7 @@ def check_configs(configs: Sequence[GenConfig]) -> None:
 ENGINES = ("local", "ray")
 
 
-def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunOptions, *, num_proc: int = 1,
+def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: GenerationRun, *, num_proc: int = 1,
              overwrite: bool = False, quiet: bool = False, engine: str = "local", ray_address: str | None = None,
              rows_per_shard: int = DEFAULT_ROWS_PER_SHARD, storage_options: Mapping[str, Any] | None = None,
              before_shard: Any = None, exclude: Any = None) -> Any:
@@ -409,7 +409,7 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: RunO
                            files=files, stats=stats, scoring_script="scoring.py" in manifest["files"])
 
 
-def _run_local(tasks: Sequence[ShardTask], run: RunOptions, sink: Any, *, default_config: str, num_proc: int,
+def _run_local(tasks: Sequence[ShardTask], run: GenerationRun, sink: Any, *, default_config: str, num_proc: int,
                bar: Any, before_shard: Any = None, exclude: Any = None) -> list[Any]:
     """Build the shards one after the other in this process; rows are spread over ``num_proc`` processes.
 
@@ -539,5 +539,5 @@ def _knob_text(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["DEFAULT_OUT", "DEFAULT_SOURCE", "DEFAULT_SPLITS", "RunOptions", "ShardTask", "build_conversation", "build_row",
+__all__ = ["DEFAULT_OUT", "DEFAULT_SOURCE", "DEFAULT_SPLITS", "GenerationRun", "ShardTask", "build_conversation", "build_row",
            "build_shard", "generate", "shard_tasks"]

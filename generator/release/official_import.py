@@ -95,7 +95,7 @@ class UnknownText:
 
 
 @dataclass(frozen=True)
-class ActiveInstruction:
+class OfficialActive:
     """One instruction active at a turn, with the wording it was given in and the turn that introduced it."""
 
     instruction: Instruction
@@ -114,7 +114,7 @@ class OfficialTurn:
     question: str  # the prompt without its "Instruction: ..." prefix
     new_wordings: list[str]  # instruction texts introduced here, without the "Instruction: " marker
     new_instructions: list[Instruction | None]  # parsed, None where the catalogue does not know the text
-    active: list[ActiveInstruction]
+    active: list[OfficialActive]
     csv_all_instructions: str  # collapsed column text
     csv_instruction_count: int
     question_topic: str
@@ -360,7 +360,7 @@ def _group_chats(turns: list[OfficialTurn], label: str) -> list[OfficialChat]:
 def _derive_active(chat: OfficialChat) -> list[Discrepancy]:
     """Fill each turn's active set from the prompts: an instruction holds from its turn to the end of the chat."""
     found: list[Discrepancy] = []
-    active: list[ActiveInstruction] = []
+    active: list[OfficialActive] = []
     expected = 1
     for turn in chat.turns:
         if turn.turn != expected:
@@ -383,7 +383,7 @@ def _derive_active(chat: OfficialChat) -> list[Discrepancy]:
                     chat.id, turn.turn, turn.row, "repeated_category",
                     f"{_show(new)} joins {_show(rival[0].instruction)} (given at turn {rival[0].given_at}) "
                     "of the same category"))
-            active = [*active, ActiveInstruction(new, wording, turn.turn)]
+            active = [*active, OfficialActive(new, wording, turn.turn)]
         turn.active = list(active)
     return found
 
@@ -527,7 +527,7 @@ def image_indices(question: str) -> list[int]:
     return sorted({int(m.group(1)) - 1 for m in _IMAGE_REF.finditer(question) if int(m.group(1)) <= len(IMAGE_NAMES)})
 
 
-def _instruction_entry(active: ActiveInstruction) -> dict[str, Any]:
+def _instruction_entry(active: OfficialActive) -> dict[str, Any]:
     return {"id": active.instruction.id, "kwargs": active.instruction.kwargs_json, "wording": active.wording}
 
 

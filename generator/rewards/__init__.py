@@ -13,7 +13,7 @@ This package depends only on ``generator.scoring`` and ``generator.common`` (che
 from __future__ import annotations
 
 from generator.rewards.core import (
-    MODES,
+    REWARD_MODES,
     SPEC_FORMAT,
     SPEC_VERSION,
     Reward,
@@ -29,7 +29,7 @@ from generator.rewards.trl import SPEC_COLUMN, make_trl_reward, trl_reward
 from generator.rewards.verl import MMMTIFInteraction, verl_compute_score
 
 __all__ = [
-    "MODES",
+    "REWARD_MODES",
     "SPEC_COLUMN",
     "SPEC_FORMAT",
     "SPEC_VERSION",

@@ -23,21 +23,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator.core.instructions.check import CHECK_MODES
 from generator.scoring.responses import Response
 from generator.scoring.spec import SPEC_FORMAT, SPEC_VERSION, make_spec, parse_spec
 from generator.scoring.turns import TurnSpec
-from generator.scoring.verdicts import MODES as CHECK_MODES
 from generator.scoring.verdicts import ResponseResult
 from generator.scoring.verdicts import score_response as _score_turn
 
 #: Reward modes: ``fraction`` (PIF of the turn) and ``all`` (1 only if every active instruction is followed).
-MODES = ("fraction", "all")
+REWARD_MODES = ("fraction", "all")
 
 
 def check_reward_options(mode: str, answer_weight: float, check: str = "strict") -> None:
     """Refuse unknown modes and weights outside [0, 1] up front, before a trainer runs for hours."""
-    if mode not in MODES:
-        raise ValueError(f"unknown reward mode {mode!r} (choose from {', '.join(MODES)})")
+    if mode not in REWARD_MODES:
+        raise ValueError(f"unknown reward mode {mode!r} (choose from {', '.join(REWARD_MODES)})")
     if isinstance(answer_weight, bool) or not isinstance(answer_weight, int | float) or not 0.0 <= answer_weight <= 1.0:
         raise ValueError(f"answer_weight must be a number in [0, 1], got {answer_weight!r}")
     if check not in CHECK_MODES:
@@ -95,7 +95,7 @@ def score_response(text: str, spec: str | Mapping[str, Any] | TurnSpec, mode: st
 
 
 __all__ = [
-    "MODES",
+    "REWARD_MODES",
     "SPEC_FORMAT",
     "SPEC_VERSION",
     "Reward",

@@ -6,6 +6,7 @@ by the report validation), so that the released single-file ``scoring.py`` can e
 
 from __future__ import annotations
 
+from generator.core.instructions.check import CHECK_MODES
 from generator.scoring.evaluation import (
     Evaluation,
     Target,
@@ -20,10 +21,9 @@ from generator.scoring.metrics import Aggregate, details_records
 from generator.scoring.report import format_summary, report_json, validate_report, write_details, write_report
 from generator.scoring.responses import Response, collect_responses, index_responses_file, read_responses
 from generator.scoring.think import strip_think
-from generator.scoring.verdicts import MODES
 
 __all__ = [
-    "MODES",
+    "CHECK_MODES",
     "Aggregate",
     "Evaluation",
     "Response",

@@ -17,7 +17,7 @@ from generator.core.answers import CHECKABLE_TYPES, check_answer, is_checkable
 
 
 @dataclass(frozen=True)
-class ActiveInstruction:
+class ActiveCheck:
     """An instruction in force at a turn, with its catalogue group and the turn it was given."""
 
     key: str  # the instruction id, or "id#2", "id#3"... when the same id is active more than once
@@ -30,7 +30,7 @@ class ActiveInstruction:
 
 
 @dataclass(frozen=True)
-class Distractor:
+class DistractorCheck:
     """Instruction-like text in a turn that must not be obeyed."""
 
     key: str
@@ -46,8 +46,8 @@ class TurnSpec:
     row_index: int
     id: str
     turn: int
-    active: tuple[ActiveInstruction, ...]
-    distractors: tuple[Distractor, ...]
+    active: tuple[ActiveCheck, ...]
+    distractors: tuple[DistractorCheck, ...]
     reference_answer: str
     answer_type: str
     question: str = ""  # context for the answer check: numbers and image names the question itself names
@@ -192,7 +192,7 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
     if not isinstance(raw_active, list | tuple):
         raise ValidationError("'active_instructions' must be a list", where=f"{where}: field active_instructions")
     used: set[str] = set()
-    active: list[ActiveInstruction] = []
+    active: list[ActiveCheck] = []
     instances = build.instances
     for j, item in enumerate(raw_active):
         if isinstance(item, Mapping):
@@ -202,7 +202,7 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
             hit = instances.get((iid, raw)) if isinstance(iid, str) and isinstance(raw, str | None) else None
             if hit is not None and isinstance(iid, str) and _is_int(given_at) and 1 <= given_at <= number:
                 group, kwargs, instruction, grounded = hit
-                active.append(ActiveInstruction(key=_unique_key(iid, used), id=iid, group=group, given_at=given_at,
+                active.append(ActiveCheck(key=_unique_key(iid, used), id=iid, group=group, given_at=given_at,
                                                 kwargs=kwargs, instruction=instruction, grounded=grounded))
                 continue
         field = f"{where}: field active_instructions[{j}]"
@@ -217,21 +217,21 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
         grounded = bool(getattr(itype, "image_grounded", False))
         if isinstance(item.get("kwargs"), str | None):
             instances[(item["id"], item.get("kwargs"))] = (str(itype.group), kwargs, instruction, grounded)
-        active.append(ActiveInstruction(key=_unique_key(item["id"], used), id=item["id"], group=str(itype.group),
+        active.append(ActiveCheck(key=_unique_key(item["id"], used), id=item["id"], group=str(itype.group),
                                         given_at=given_at, kwargs=kwargs, instruction=instruction,
                                         grounded=grounded))
     raw_distractors = turn.get("distractors") or []
     if not isinstance(raw_distractors, list | tuple):
         raise ValidationError("'distractors' must be a list", where=f"{where}: field distractors")
     used = set()
-    distractors: list[Distractor] = []
+    distractors: list[DistractorCheck] = []
     for j, item in enumerate(raw_distractors):
         field = f"{where}: field distractors[{j}]"
         if not isinstance(item, Mapping):
             raise ValidationError("a distractor must be a mapping", where=field)
         _resolve(catalogue, item.get("id"), f"{field}.id")
         kwargs, instruction = build(item["id"], item.get("kwargs"), field)
-        distractors.append(Distractor(key=_unique_key(item["id"], used), id=item["id"], kwargs=kwargs,
+        distractors.append(DistractorCheck(key=_unique_key(item["id"], used), id=item["id"], kwargs=kwargs,
                                       instruction=instruction))
     reference = turn.get("reference_answer") or ""
     answer_type = turn.get("answer_type") or ("open" if not reference else "")

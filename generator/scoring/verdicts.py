@@ -12,11 +12,10 @@ from typing import Any, NamedTuple
 
 from generator.common.errors import UserError
 from generator.core.answers import check_answer
+from generator.core.instructions.check import CHECK_MODES
 from generator.scoring.responses import Response
 from generator.scoring.think import strip_think
 from generator.scoring.turns import TurnSpec
-
-MODES = ("strict", "loose")
 
 
 class InstructionVerdict(NamedTuple):
@@ -66,7 +65,7 @@ class ResponseResult:
 
 
 def check_mode(mode: str) -> str:
-    if mode not in MODES:
+    if mode not in CHECK_MODES:
         raise UserError(f"unknown mode {mode!r} (expected strict or loose)", where="--mode")
     return mode
 

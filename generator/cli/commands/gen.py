@@ -108,7 +108,7 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
             quiet: bool) -> None:
     """Generate a seeded, validated MMMT-IF dataset folder (Hub layout, one config per variant)."""
     from generator.generation.config import parse_splits
-    from generator.generation.pipeline import DEFAULT_SPLITS, RunOptions, generate
+    from generator.generation.pipeline import DEFAULT_SPLITS, GenerationRun, generate
 
     if seed < 0:
         raise UserError(f"seed must be >= 0, got {seed}", where="--seed")
@@ -140,7 +140,7 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
         from generator.generation.sources import parse_column_map
 
         parsed_map = parse_column_map(column_map)
-    run = RunOptions(seed=seed, splits=splits, source=source, column_map=parsed_map, difficulty=difficulty)
+    run = GenerationRun(seed=seed, splits=splits, source=source, column_map=parsed_map, difficulty=difficulty)
     from generator.dataset.storage import is_url
 
     if ray_address is not None and engine != "ray":

@@ -16,7 +16,7 @@ from __future__ import annotations
 from generator.common.errors import UnknownInstructionError
 from generator.common.jsonutil import canonical_json
 from generator.core.instructions.base import InstructionType, ParamSpec, Verdict
-from generator.core.instructions.check import MODES, check
+from generator.core.instructions.check import CHECK_MODES, check
 from generator.core.instructions.registry import (
     SETS,
     Instruction,
@@ -27,7 +27,7 @@ from generator.core.instructions.registry import (
 )
 
 __all__ = [
-    "MODES",
+    "CHECK_MODES",
     "SETS",
     "Instruction",
     "InstructionType",

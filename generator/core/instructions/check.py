@@ -11,7 +11,7 @@ from generator.core import text as textmod
 from generator.core.instructions.base import Verdict
 from generator.core.instructions.registry import Instruction, get_type
 
-MODES = ("strict", "loose")
+CHECK_MODES = ("strict", "loose")
 
 
 def check(instruction: Instruction, text: str, mode: str = "strict") -> Verdict:
