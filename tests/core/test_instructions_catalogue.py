@@ -219,5 +219,5 @@ def test_reference_doc_is_up_to_date() -> None:
 
     from generator.cli.commands.instructions import catalogue_markdown
 
-    doc = Path(__file__).resolve().parent.parent / "docs" / "instructions.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "instructions.md"
     assert doc.read_text(encoding="utf-8") == catalogue_markdown(), "run: mmmtif instructions --markdown > docs/instructions.md"

@@ -11,7 +11,7 @@ import pytest
 from generator.common.rng import derive_rng
 from generator.core.instructions import Instruction, check
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_score.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_score.py"
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from pngs import png_bytes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAIN = "from generator.cli import main; main()"
 GEN = "from generator.cli import gen_main; gen_main()"
 

@@ -21,7 +21,7 @@ from generator.generation.variants import (
     variant_names,
 )
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "variants.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "variants.md"
 REQUIRED = ["mmmt-if", "appended", "end-only", "system", "hard", "updates", "distractors", "long", "grounded"]
 
 

@@ -23,7 +23,7 @@ from generator.generation.sources.examples import EXAMPLE_SCENES, example_chat_f
 from generator.generation.variants import get_variant
 
 GROUNDED = [kind for kind in all_types() if is_grounded(kind)]
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 # (type id, kwargs, text, expected ok)
 CASES: list[tuple[str, dict, str, bool]] = [

@@ -111,7 +111,7 @@ def test_generation_only_members_are_not_embedded_and_do_not_change_the_scorer()
     """Samplers, witness contributions, conflicts, examples and perturbations are not part of the scorer."""
     from generator.dataset.bundle import GENERATION_ONLY_MEMBERS, collect_modules, strip_generation_members
 
-    source = (Path(__file__).resolve().parent.parent / "generator/core/instructions/types/end.py").read_text()
+    source = (Path(__file__).resolve().parents[2] / "generator/core/instructions/types/end.py").read_text()
     edited = source.replace('failing=("Is it? No.",', 'failing=("Is it? No!",')
     assert edited != source
     assert strip_generation_members(edited) == strip_generation_members(source)

@@ -22,7 +22,7 @@ from fake_openai_server import FakeServer
 
 pytestmark = pytest.mark.harness
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC_URL = "http://localhost:8000/v1"
 TASK_FILE = "generator/running/integrations/inspect_task.py"
 LMMS_PYTHON = os.environ.get("MMMTIF_LMMS_PYTHON", sys.executable)

@@ -15,7 +15,7 @@ from pngs import png_bytes
 from generator.cli import cli
 from generator.release import official_import as official
 
-REFERENCE = Path(__file__).resolve().parent / "data" / "official"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "official"
 CSV_PATH = REFERENCE / "mmmt_if_public_release.csv"
 JSONL_PATH = REFERENCE / "mmmt_if_turns.jsonl.gz"
 CATALOGUE_PATH = REFERENCE / "instruction_catalogue.json"

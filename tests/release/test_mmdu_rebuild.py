@@ -213,7 +213,7 @@ def test_comparison_with_the_released_pif_uses_the_same_turns(rebuilt, official_
         for t in release.turns:
             value = t.release_pif_without_hidden()["GPT-4o"] if t.active else None
             handle.write(json.dumps({"id": t.conversation, "turn": t.turn, "sample": 0, "pif": value}) + "\n")
-    script = Path(__file__).resolve().parent.parent / "scripts" / "compare_official_pif.py"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "compare_official_pif.py"
     done = subprocess.run([sys.executable, str(script), str(official_subset), str(details), "--label", "echo",
                            "--mapping", str(out / mm.MAPPING_FILE)], capture_output=True, text=True, timeout=120,
                           cwd=script.parent.parent)

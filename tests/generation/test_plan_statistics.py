@@ -19,7 +19,7 @@ import pytest
 from generator.generation.config import GenConfig
 from generator.generation.plan import plan_schedule
 
-RELEASE = Path(__file__).parent / "data" / "official" / "mmmt_if_turns.jsonl.gz"
+RELEASE = Path(__file__).resolve().parents[1] / "data" / "official" / "mmmt_if_turns.jsonl.gz"
 N_CONVERSATIONS = 500
 Z_LIMIT = 3.0
 

@@ -16,7 +16,7 @@ from generator.common.errors import UnknownInstructionError, UserError
 from generator.common.resources import resource_dir, resource_path
 from generator.common.rng import derive_rng, derive_seed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_derive_seed_golden_values() -> None:
