@@ -101,6 +101,9 @@ def format_summary(report: dict) -> str:
         f"PIF: {_fmt(report['pif'])}{_interval(intervals.get('pif'))}{mark}   the paper's PIF: mean share of the "
         "active instructions a response follows (turns with instructions)",
     ]
+    if counts["responses"] and inputs.get("fingerprinted_responses") == 0:
+        lines.append("not bound: no response line carries a conversation fingerprint, so nothing shows these responses "
+                     "answer this config and split (`mmmtif run` and the harness exports write one)")
     if n:
         lines.append("   ".join(f"PIF-{n}-{k}: {_fmt(report[f'PIF-{n}-{k}'])}"
                                  f"{_interval(intervals.get(f'PIF-{n}-{k}'))}{mark}" for k in range(1, n + 1)))

@@ -95,6 +95,10 @@ def _decode(line: bytes | str, where: str) -> Response:
     return parse_response(loads_json(text, where), where)
 
 
+#: Samples per turn a run may declare beyond the responses its file holds (a partial run of N samples).
+MAX_UNSEEN_SAMPLES = 256
+
+
 class ResponseStore:
     """Responses by conversation, checked for duplicates and for the sample bound as they are added.
 
@@ -157,6 +161,13 @@ class ResponseStore:
                 raise ValidationError(f"sample {self.max_sample} is outside 0..{self.declared - 1} ({self.declared} "
                                       f"samples per turn, declared at {self.declared_by})",
                                       where=f"{self.max_sample_where}: field sample")
+            if self.declared > max(self.count, MAX_UNSEEN_SAMPLES):
+                # A partial file may declare more samples than it holds, but not without bound: the per-K figures
+                # (and the time to compute them) grow with N, so a declaration no file of this size could be
+                # running towards is refused at once.
+                where = "--samples" if self.declared_by == "--samples" else f"{self.declared_by}: field samples"
+                raise ValidationError(f"{self.declared} samples per turn cannot describe a file of {self.count} "
+                                      "responses", where=where)
             return self.declared
         inferred = self.max_sample + 1
         if inferred > max(self.count, 1):

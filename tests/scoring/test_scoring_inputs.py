@@ -236,3 +236,27 @@ def test_scoring_a_local_folder_imports_neither_datasets_nor_matplotlib(folders,
     proc = subprocess.run([sys.executable, "-c", code, str(folders[7]), str(responses), str(tmp_path / "o.json")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("declared", [10**6, 10**9 + 1])
+def test_a_huge_declared_sample_count_is_refused_at_once(declared: int) -> None:
+    """A declaration no file of this size could be running towards would make the per-K work grow with it."""
+    from generator.common.errors import ValidationError
+    from generator.scoring.responses import collect_responses
+
+    lines = [{"id": "c1", "turn": 1, "sample": 0, "samples": declared, "response": "A."}]
+    store = collect_responses(lines)
+    with pytest.raises(ValidationError, match="samples per turn cannot describe a file of 1 responses"):
+        store.samples_per_turn()
+    partial = collect_responses([{**lines[0], "samples": 3}])
+    assert partial.samples_per_turn() == 3  # a partial run of a few samples stays possible
+
+
+def test_the_summary_says_when_no_line_is_bound_to_the_dataset() -> None:
+    from generator.scoring.evaluation import score_rows
+    from generator.scoring.report import format_summary
+
+    rows = [{"id": "c1", "turns": [{"turn": 1, "question": "Q?", "reference_answer": "", "answer_type": "open",
+                                    "distractors": [], "active_instructions": []}]}]
+    report = score_rows(rows, [{"id": "c1", "turn": 1, "response": "A."}])
+    assert "not bound: no response line carries a conversation fingerprint" in format_summary(report)
