@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -249,19 +249,6 @@ def collect_responses(responses: Iterable[Response | Mapping], *, source: str = 
         response = item if isinstance(item, Response) else parse_response(item, f"{source}[{index}]")
         store.add(response, response)
     return store
-
-
-def iter_responses_file(path: str | Path) -> Iterator[Response]:
-    """Yield the responses of a JSON Lines file, in file order (validated line by line, not checked as a set)."""
-    path = Path(path)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise UserError("responses file not found", where=str(path)) from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield _decode(line, f"{path}:line {number}")
 
 
 def read_responses(path: str | Path) -> list[Response]:
