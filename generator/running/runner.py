@@ -172,15 +172,17 @@ def reference_history(row: dict[str, Any]) -> list[str]:
     return answers
 
 
+SOURCE_HISTORY_MISSING = ("no answer of its own to use as history (--history source needs a dataset whose every turn "
+                          "carries its source's answer, such as one generated from mmdu:)")
+
+
 def source_history(row: dict[str, Any]) -> list[str]:
     """The dataset's own answer of every turn, verbatim (MMDU's answers: they ignore the format instructions)."""
     answers = []
     for turn in row["turns"]:
         answer = turn.get("reference_answer") or ""
         if not answer:
-            raise UserError("no answer of its own to use as history (--history source needs a dataset whose "
-                            "turns carry their source's answers, such as one generated from mmdu:)",
-                            where=f"conversation {row.get('id')}: turn {turn.get('turn')}")
+            raise UserError(SOURCE_HISTORY_MISSING, where=f"conversation {row.get('id')}: turn {turn.get('turn')}")
         answers.append(answer)
     return answers
 
@@ -385,6 +387,7 @@ class _Conversation:
     id: str
     turn_numbers: list[int]
     digest: str  # of the system prompt and every prompt: what the model is asked, whatever --limit says
+    unanswered: int | None = None  # the first turn number without an answer of its own (reference_answer)
 
 
 def conversation_digest(system_prompt: str, turns: Sequence[dict[str, Any]]) -> str:
@@ -478,8 +481,9 @@ def _conversations(rows: Sequence[dict[str, Any]], limit: int | None) -> list[_C
         numbers = [int(turn["turn"]) for turn in turns]
         if len(set(numbers)) != len(numbers):
             raise UserError("turn numbers repeat", where=f"conversation {conv_id}")
+        unanswered = next((int(turn["turn"]) for turn in turns if not turn.get("reference_answer")), None)
         result.append(_Conversation(index=index, id=conv_id, turn_numbers=numbers,
-                                    digest=conversation_digest(system, turns)))
+                                    digest=conversation_digest(system, turns), unanswered=unanswered))
     return result
 
 
@@ -521,6 +525,10 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
 
     out = Path(out_path)
     conversations = _conversations(rows, limit)
+    if options.history == "source":  # before the first request, not at the first turn that lacks an answer
+        missing = next((c for c in conversations if c.unanswered is not None), None)
+        if missing is not None:
+            raise UserError(SOURCE_HISTORY_MISSING, where=f"conversation {missing.id}: turn {missing.unanswered}")
     log = ResponseLog(out)  # claims the file before reading what an earlier run left
     try:
         existing = read_existing(out)
