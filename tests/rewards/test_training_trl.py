@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tiny_tokenizer import byte_level_tokenizer
+from training_data import generate_and_export
 
 trl = pytest.importorskip("trl")
 torch = pytest.importorskip("torch")
@@ -27,27 +29,6 @@ from generator.rewards import make_trl_reward, openrlhf_reward  # noqa: E402
 from generator.scoring import evaluate_rows  # noqa: E402
 
 pytestmark = pytest.mark.train
-
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
-
-
-def _tokenizer(corpus: list[str]) -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    special = ["<pad>", "<unk>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=special, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tokenizer.train_from_iterator(corpus, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", unk_token="<unk>",
-                                   eos_token="<|end|>")
-    fast.chat_template = CHAT_TEMPLATE
-    return fast
-
 
 def _model(tokenizer: Any) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -62,17 +43,10 @@ def _model(tokenizer: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("trl")
-    runner = CliRunner()
     # The extended catalogue with several instructions a turn: short random text passes some (length limits,
     # "do not use commas"...) and fails others, so rewards take several values.
-    result = runner.invoke(cli, ["gen", "--quiet", "--variant", "hard", "--turns", "2", "--splits", "train=6",
-                                 "--seed", "3", "--out", str(root / "data")])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["export", "--quiet", "--format", "trl", "--no-images", "--dataset",
-                                 str(root / "data"), "--out", str(root / "trl")])
-    assert result.exit_code == 0, result.output
-    return root / "data", root / "trl"
+    return generate_and_export(tmp_path_factory.mktemp("trl"), "trl", ["--variant", "hard", "--turns", "2",
+                                                                       "--splits", "train=6", "--seed", "3"])
 
 
 def _source_rows(folder: Path) -> list[dict]:
@@ -91,7 +65,7 @@ def test_grpo_trainer_logs_our_verdicts(exported: tuple[Path, Path], tmp_path: P
     data, trl_dir = exported
     train = load_dataset(str(trl_dir), "hard", split="train")
     assert set(train.column_names) == {"id", "turn", "prompt", "reward_spec", "num_instructions"}
-    tokenizer = _tokenizer([m["content"] for prompt in train["prompt"] for m in prompt])
+    tokenizer = byte_level_tokenizer([m["content"] for prompt in train["prompt"] for m in prompt])
     reward = make_trl_reward()
     args = trl.GRPOConfig(output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=8,
                           num_generations=4, max_completion_length=24, logging_steps=1, report_to=[],
