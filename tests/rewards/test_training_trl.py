@@ -28,41 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from tiny_tokenizer import CHAT_TEMPLATE, IMAGE_TOKEN, byte_level_tokenizer
+from training_data import generate_and_export
 
 trl = pytest.importorskip("trl")
 torch = pytest.importorskip("torch")
 
-from generator.cli import cli  # noqa: E402
 from generator.rewards import make_trl_reward, openrlhf_reward, score_response, trl_reward  # noqa: E402
 from generator.scoring import evaluate_rows  # noqa: E402
 
 pytestmark = pytest.mark.train
-
-IMAGE_TOKEN = "<image>"
-# Message content is a string (text-only rows) or TRL's typed parts (vision-language rows), where each image part
-# becomes the processor's image token, which LlavaProcessor expands to one token per patch of the image.
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>"
-                 "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for part in m['content'] %}"
-                 "{% if part['type'] == 'image' %}" + IMAGE_TOKEN + "{% else %}{{ part['text'] }}{% endif %}"
-                 "{% endfor %}{% endif %}<|end|>{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
-
-
-def _tokenizer(corpus: list[str], special: Sequence[str] = ()) -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokens = ["<pad>", "<unk>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>", *special]
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=tokens, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tokenizer.train_from_iterator(corpus, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", unk_token="<unk>",
-                                   eos_token="<|end|>")
-    fast.chat_template = CHAT_TEMPLATE
-    return fast
 
 
 def _text_config(tokenizer: Any) -> Any:
@@ -103,27 +78,20 @@ def _processor(tokenizer: Any) -> Any:
                           chat_template=CHAT_TEMPLATE)
 
 
-def _export(root: Path, *, conversations: int, images: bool) -> tuple[Path, Path]:
-    runner = CliRunner()
+def _hard(conversations: int) -> list[str]:
     # The extended catalogue with several instructions a turn: short random text passes some (length limits,
     # "do not use commas"...) and fails others, so rewards take several values.
-    result = runner.invoke(cli, ["gen", "--quiet", "--variant", "hard", "--turns", "2", "--splits",
-                                 f"train={conversations}", "--seed", "3", "--out", str(root / "data")])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["export", "--quiet", "--format", "trl", *([] if images else ["--no-images"]),
-                                 "--dataset", str(root / "data"), "--out", str(root / "trl")])
-    assert result.exit_code == 0, result.output
-    return root / "data", root / "trl"
+    return ["--variant", "hard", "--turns", "2", "--splits", f"train={conversations}", "--seed", "3"]
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return _export(tmp_path_factory.mktemp("trl"), conversations=6, images=False)
+    return generate_and_export(tmp_path_factory.mktemp("trl"), "trl", _hard(6))
 
 
 @pytest.fixture(scope="module")
 def exported_with_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return _export(tmp_path_factory.mktemp("trl-vl"), conversations=2, images=True)
+    return generate_and_export(tmp_path_factory.mktemp("trl-vl"), "trl", _hard(2), images=True)
 
 
 def _source_rows(folder: Path) -> list[dict]:
@@ -231,7 +199,7 @@ def test_grpo_trainer_logs_our_verdicts(exported: tuple[Path, Path], tmp_path: P
     data, trl_dir = exported
     train = load_dataset(str(trl_dir), "hard", split="train")
     assert set(train.column_names) == {"id", "turn", "prompt", "reward_spec", "num_instructions"}
-    tokenizer = _tokenizer([m["content"] for prompt in train["prompt"] for m in prompt])
+    tokenizer = byte_level_tokenizer([m["content"] for prompt in train["prompt"] for m in prompt])
     reward = make_trl_reward()
     steps, sampled = _train_grpo(_model(tokenizer), tokenizer, train, tmp_path / "out", reward, batch=8,
                                  generations=4, completion_length=24)
@@ -246,7 +214,8 @@ def test_vision_language_grpo_sees_the_images_and_logs_our_verdicts(exported_wit
     train = load_dataset(str(trl_dir), "hard", split="train")
     assert set(train.column_names) == {"id", "turn", "prompt", "images", "reward_spec", "num_instructions"}
     assert len(train) == 4 and all(len(images) >= 2 for images in train["images"])
-    tokenizer = _tokenizer([m["content"] for prompt in train["prompt"] for m in prompt], special=[IMAGE_TOKEN])
+    tokenizer = byte_level_tokenizer([m["content"] for prompt in train["prompt"] for m in prompt],
+                                     special=[IMAGE_TOKEN])
     processor = _processor(tokenizer)
     model = _vision_language_model(tokenizer)
     encoded: list[Any] = []
