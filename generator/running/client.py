@@ -5,9 +5,9 @@ The client therefore retries those cases with exponential backoff, honours ``Ret
 from the request key (not from the global RNG), so two runs of the same job sleep the same amounts. Other 4xx
 answers (bad model name, bad key, request too large) are not retried: repeating them cannot help.
 
-Why aiohttp: against a server answering after 100 ms (in its own process, 2 cores) a plain aiohttp loop keeps
-88-96% of the ideal throughput up to 128 concurrent requests, where the thread-per-request urllib client fell to
-41% and naive async loops on the ``openai`` SDK and httpx to 4-6% (see docs/benchmarks.md).
+Why aiohttp: one event loop keeps hundreds of requests in flight at a small CPU cost per request, which a thread
+per request did not; ``scripts/bench_runner.py`` measures the runner against a plain aiohttp loop (figures in
+docs/benchmarks.md).
 
 Safety rules the client keeps whatever the server does:
 
