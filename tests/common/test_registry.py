@@ -46,7 +46,7 @@ def test_an_entry_outside_its_own_module_or_an_unknown_name_loads_everything(pac
 
     assert regpkg.REG.find("odd") == "odd"
     assert _imported() == ["regpkg.alpha", "regpkg.beta_gamma", "regpkg.delta"]
-    with pytest.raises(LookupError, match="unknown thing 'nope'.*alpha, beta-gamma, delta, odd"):
+    with pytest.raises(LookupError, match=r"unknown thing 'nope'.*alpha, beta-gamma, delta, odd"):
         regpkg.REG.get("nope")
 
 
