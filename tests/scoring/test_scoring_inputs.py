@@ -266,3 +266,50 @@ def test_the_summary_says_when_no_line_is_bound_to_the_dataset() -> None:
                                     "distractors": [], "active_instructions": []}]}]
     report = score_rows(rows, [{"id": "c1", "turn": 1, "response": "A."}])
     assert "not bound: no response line carries a conversation fingerprint" in format_summary(report)
+
+
+def _without(row: dict, unread: tuple[tuple[str, ...], ...]) -> dict:
+    """``row`` without the fields at the given paths (lists are walked through)."""
+    def drop(value, path):
+        if isinstance(value, list):
+            return [drop(item, path) for item in value]
+        if not isinstance(value, dict):
+            return value
+        return {key: drop(sub, path[1:]) if path and key == path[0] else sub
+                for key, sub in value.items() if not (len(path) == 1 and key == path[0])}
+
+    for path in unread:
+        row = drop(row, path)
+    return row
+
+
+def test_rows_read_for_scoring_leave_out_only_what_scoring_never_reads(folders):
+    from generator.scoring.loader import UNREAD_BY_SCORING, open_rows
+
+    full = load_rows(folders[7], "mmmt-if")
+    assert all("wording" in item for turn in full[0]["turns"] for item in turn["active_instructions"])
+    scored = list(open_rows(folders[7], "mmmt-if", for_scoring=True).rows())
+    assert scored == [_without(row, UNREAD_BY_SCORING) for row in full]
+    turn = scored[0]["turns"][0]
+    assert {"new_instructions", "image_indices"}.isdisjoint(turn) and turn["active_instructions"]
+    assert all("wording" not in item for item in turn["active_instructions"])
+
+
+def test_a_file_whose_leaves_cannot_be_matched_is_read_whole(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from generator.scoring.loader import UNREAD_BY_SCORING, _iter_parquet
+
+    turns = [[{"turn": 1, "image_indices": [0], "extra": {"a": "b"}}]]
+    table = pa.table({"id": ["c1"], "turns": turns})
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(table, plain)
+    assert next(_iter_parquet([plain], "x", UNREAD_BY_SCORING))["turns"] == [{"turn": 1, "extra": {"a": "b"}}]
+    mapped = tmp_path / "mapped.parquet"
+    kind = pa.list_(pa.struct([("turn", pa.int32()), ("image_indices", pa.list_(pa.int32())),
+                               ("extra", pa.map_(pa.string(), pa.string()))]))
+    pq.write_table(pa.table({"id": ["c1"], "turns": pa.array(
+        [[{"turn": 1, "image_indices": [0], "extra": [("a", "b")]}]], type=kind)}), mapped)
+    row = next(_iter_parquet([mapped], "x", UNREAD_BY_SCORING))
+    assert row["turns"][0]["image_indices"] == [0]  # a map column: nothing is left out
