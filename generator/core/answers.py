@@ -216,15 +216,24 @@ def _numbers_in(text: str) -> tuple[tuple[int, int, Decimal], ...]:
         if match.group(1):
             value = _HUNDRED
         elif match.group(2):
-            unit = _SMALL[match.group(3).lower()] if match.group(3) else 0
-            value = Decimal(_TENS[match.group(2).lower()] + unit)
+            unit = _SMALL[_word_key(match.group(3))] if match.group(3) else 0
+            value = Decimal(_TENS[_word_key(match.group(2))] + unit)
         else:
-            value = Decimal(_SMALL[match.group(4).lower()])
+            value = Decimal(_SMALL[_word_key(match.group(4))])
         found.append((start, match.end(), value))
     return tuple(found)
 
 
 _HUNDRED = Decimal(100)
+
+
+def _word_key(word: str) -> str:
+    """The number word a case-insensitive match stands for: besides the cases, the patterns match the long s
+    ("ſeven") and the dotted and dotless i ("sİx", "sıx"), which ``str.lower`` does not map to "s" and "i"."""
+    key = word.lower()
+    if key in _SMALL or key in _TENS:
+        return key
+    return word.casefold().replace("i\u0307", "i").replace("\u0131", "i")
 
 
 #: Distinct numbers a response may state besides the answer and the question's own numbers (an instruction's
@@ -402,7 +411,7 @@ def _image_answered(image: int, text: str, question: str = "") -> bool:
             number = int(digits.group(0))
         else:
             word = re.search(r"[^\W\d_]+$", tail)
-            number = _SMALL[word.group(0).lower()] if word else -1
+            number = _SMALL.get(_word_key(word.group(0)), -1) if word else -1
         mentions.append((match.start(), match.end(), number))
     restated: set[int] = set()
     for k in range(len(mentions) - 1):
