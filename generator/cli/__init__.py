@@ -21,9 +21,10 @@ from generator.common.errors import UserError
 from generator.common.registry import Registry
 
 #: Every subcommand, registered by its module in ``generator/cli/commands/`` (``COMMANDS.register`` after the
-#: definition); the modules are imported when the group first needs a command, and import nothing heavy at
-#: module level.
-COMMANDS: Registry[click.Command] = Registry("command", package="generator.cli.commands")
+#: definition); running a command imports its own module only, listing them imports them all, and none imports
+#: anything heavy at module level.
+COMMANDS: Registry[click.Command] = Registry("command", package="generator.cli.commands",
+                                            module_of=lambda name: name.replace("-", "_"))
 
 
 class LazyGroup(click.Group):

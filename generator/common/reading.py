@@ -64,11 +64,13 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in record:
-            raise ValueError(f"key {key!r} appears twice")
-        record[key] = value
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"key {key!r} appears twice")
+            seen.add(key)
     return record
 
 
@@ -108,7 +110,11 @@ def loads_json(text: str, where: str, *, max_depth: int = MAX_DEPTH) -> Any:
         message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise ValidationError(f"malformed JSON ({message})", where=where) from None
     if isinstance(value, dict | list):
-        check_value(value, where, max_depth=max_depth, surrogates=bool(_SURROGATE_ESCAPE.search(text)))
+        surrogates = bool(_SURROGATE_ESCAPE.search(text))
+        # Fewer opening brackets than the bound (counting those inside strings too) cannot nest deeper than it:
+        # then only a surrogate escape needs the walk.
+        if surrogates or text.count("[") + text.count("{") > max_depth:
+            check_value(value, where, max_depth=max_depth, surrogates=surrogates)
     return value
 
 

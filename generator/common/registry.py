@@ -24,15 +24,19 @@ class Registry(Generic[T]):
     ``package`` (a dotted module name) is imported with all its modules, in name order, before entries are read;
     modules whose name starts with an underscore are skipped. ``error`` is the exception raised for an unknown
     name (it receives one message argument); ``hint`` replaces the list of known names in that message when the
-    list would be long (e.g. "see `mmmtif instructions`").
+    list would be long (e.g. "see `mmmtif instructions`"). ``module_of`` names the module of ``package`` that
+    defines an entry (when each entry has its own module): a lookup by name then imports that module alone, and the
+    whole package only when the entry is not there (listing the entries always imports every module).
     """
 
     def __init__(self, what: str, *, package: str | None = None,
-                 error: Callable[[str], Exception] = LookupError, hint: str | None = None) -> None:
+                 error: Callable[[str], Exception] = LookupError, hint: str | None = None,
+                 module_of: Callable[[str], str] | None = None) -> None:
         self.what = what
         self.hint = hint
         self.package = package
         self.error = error
+        self.module_of = module_of
         self._entries: dict[str, T] = {}
         self._loaded = package is None
 
@@ -57,10 +61,33 @@ class Registry(Generic[T]):
             if not info.name.startswith("_"):
                 importlib.import_module(f"{self.package}.{info.name}")
 
+    def _own_module(self, name: object) -> T | None:
+        """The entry called ``name`` from its own module (see ``module_of``), or None when it is not found there."""
+        if self.module_of is None or not isinstance(name, str):
+            return None
+        entry = self._entries.get(name)
+        if entry is None:
+            own = self.module_of(name)
+            if not own.isidentifier() or own.startswith("_"):
+                return None
+            module = f"{self.package}.{own}"
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+                return None
+            entry = self._entries.get(name)
+        return entry
+
     # -- lookup -----------------------------------------------------------------------------------------------------
     def get(self, name: str) -> T:
         """The entry called ``name``; an unknown name raises ``error`` listing the known names."""
-        self.load()
+        if not self._loaded:
+            entry = self._own_module(name)
+            if entry is not None:
+                return entry
+            self.load()
         try:
             return self._entries[name]
         except (KeyError, TypeError):
@@ -69,7 +96,11 @@ class Registry(Generic[T]):
 
     def find(self, name: str) -> T | None:
         """The entry called ``name``, or None."""
-        self.load()
+        if not self._loaded:
+            entry = self._own_module(name)
+            if entry is not None:
+                return entry
+            self.load()
         return self._entries.get(name)
 
     def names(self) -> list[str]:

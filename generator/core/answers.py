@@ -38,6 +38,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
 ANSWER_TYPES: tuple[str, ...] = ("number", "word", "yes/no", "list", "sequence", "open")
@@ -55,14 +56,16 @@ _TENS = {
 
 # A number is not glued to a preceding letter, digit or decimal point ("Image3", "x2" are names, not numbers).
 # The sign counts only after a space, a bracket or the start, so "3-5" reads as 3 and 5, not 3 and -5.
+# Each pattern opens with a look-ahead for the characters a match can start with: the engine then rejects most
+# positions with one class test instead of running the look-behinds everywhere (the matches are the same).
 _NUMBER_RE = re.compile(
-    r"(?<![^\W_])(?<![\d.,])"
+    r"(?=[-+\u2212\d.])(?<![^\W_])(?<![\d.,])"
     r"(?:(?:(?<=[\s(\[{:=])|^)([-+\u2212]))?"
     r"(\d{1,3}(?:[,\u00a0\u202f\u2009]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?![\d])"
 )
 _NUMBER_WORD_RE = re.compile(
-    r"(?<![^\W_])(?:(a|one)\s+hundred|(" + "|".join(_TENS) + r")(?:[\s-]+(" + "|".join(
+    r"(?=[aefnostz])(?<![^\W_])(?:(a|one)\s+hundred|(" + "|".join(_TENS) + r")(?:[\s-]+(" + "|".join(
         k for k in _SMALL if 0 < _SMALL[k] < 10) + r"))?|(" + "|".join(_SMALL) + r"))(?![^\W_])",
     re.IGNORECASE,
 )
@@ -74,7 +77,7 @@ _LIST_SPLIT_RE = re.compile(r"[;\n|]|(?<!\d),|,(?!\d{3}(?!\d))")
 _LEADING_AND_RE = re.compile(r"^and\s+", re.IGNORECASE)
 # "Image 3", "image #3", "Image three": names of images, whose numbers are not answers.
 _IMAGE_NAME_RE = re.compile(
-    r"(?<![^\W_])image\s*(?:[-#]\s*)?(?:\d+|(?:" + "|".join(_SMALL) + r")(?![^\W_]))", re.IGNORECASE)
+    r"(?=i)(?<![^\W_])image\s*(?:[-#]\s*)?(?:\d+|(?:" + "|".join(_SMALL) + r")(?![^\W_]))", re.IGNORECASE)
 # A section opener on its own line ("Section 2", "**Step 3**", "## Part 1"): its number labels, it does not answer.
 _SECTION_LABEL_RE = re.compile(
     r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__|\*|_)?(?:section|part|step|chapter)[ \t]+(\d{1,3})(?:\*\*|__|\*|_)?[ \t]*:?[ \t]*$",
@@ -130,46 +133,107 @@ def _list_marker_starts(text: str) -> set[int]:
     return starts
 
 
-def _excluded_positions(text: str) -> set[int]:
+def _contains_any(lowered: str | None, needles: tuple[str, ...]) -> bool:
+    """False only when the text (lower-cased ASCII, or None when it is not ASCII) holds none of ``needles``.
+
+    A cheap test before a case-insensitive pattern that needs one of the needles: on ASCII text, case-insensitive
+    matching is ASCII case folding, so a match implies a needle in the lower-cased text. Other text always goes
+    to the pattern (Unicode case folding has more equivalences, such as the long s).
+    """
+    return lowered is None or any(map(lowered.__contains__, needles))
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, lowered: str | None, needle: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a case-insensitive pattern whose matches begin with ``needle``: on ASCII text
+    (``lowered`` given) only the needle's occurrences are tried, found with ``str.find``, which is much faster than
+    the regex engine trying every position. The look-behinds still see the text before each occurrence."""
+    if lowered is None:
+        yield from pattern.finditer(text)
+        return
+    end = 0
+    position = lowered.find(needle)
+    while position >= 0:
+        match = pattern.match(text, position)
+        if match is not None:
+            yield match
+            end = match.end()
+        position = lowered.find(needle, max(position + 1, end))
+
+
+_IMAGE_NEEDLE = "image"
+_SECTION_NEEDLES = ("section", "part", "step", "chapter")
+
+
+def _needles(words: list[str]) -> tuple[str, ...]:
+    """The words that contain no other of them: a text holding none of these holds none of ``words``."""
+    return tuple(sorted(w for w in set(words) if not any(o != w and o in w for o in words)))
+
+
+# Every number word the word pattern matches contains one of these.
+_NUMBER_WORD_NEEDLES = _needles([*_SMALL, *_TENS, "hundred"])
+
+
+def _excluded_positions(text: str, lowered: str | None) -> set[int]:
     """Offsets of characters that belong to image names or list markers: their numbers are not stated numbers.
 
     A set of offsets (the spans are a few characters long) keeps the lookup constant-time on long responses.
+    ``lowered`` is the lower-cased text when it is ASCII, else None (see :func:`_contains_any`).
     """
     positions = set(_list_marker_starts(text))
-    for match in _IMAGE_NAME_RE.finditer(text):
+    for match in _matches_at(_IMAGE_NAME_RE, text, lowered, _IMAGE_NEEDLE):
         positions.update(range(*match.span()))
-    for match in _SECTION_LABEL_RE.finditer(text):
-        positions.update(range(*match.span(1)))
+    if _contains_any(lowered, _SECTION_NEEDLES):
+        for match in _SECTION_LABEL_RE.finditer(text):
+            positions.update(range(*match.span(1)))
     return positions
 
 
 @functools.lru_cache(maxsize=64)
-def _numbers_in(text: str) -> tuple[tuple[int, Decimal], ...]:
-    """Every number the text states with its offset, in digits or in words (image names and list markers excluded).
+def _numbers_in(text: str) -> tuple[tuple[int, int, Decimal], ...]:
+    """(start, end, value) of every number the text states, in digits or in words (image names and list markers
+    excluded): the matches in digits first, then those in words.
 
     Cached: the items of a list or sequence answer, and every number rule of one response, share one scan.
     """
-    found: list[tuple[int, Decimal]] = []
-    excluded = _excluded_positions(text)
+    found: list[tuple[int, int, Decimal]] = []
+    lowered = text.lower() if text.isascii() else None
+    excluded = _excluded_positions(text, lowered)
     for match in _NUMBER_RE.finditer(text):
         if match.start(2) in excluded:
             continue
         sign, digits = match.group(1), match.group(2)
         for separator in _NUMBER_SEPARATORS:
-            digits = digits.replace(separator, "")
+            if separator in digits:
+                digits = digits.replace(separator, "")
         value = Decimal(digits)
-        found.append((match.start(), -value if sign in ("-", "\u2212") else value))
+        found.append((match.start(), match.end(), -value if sign in ("-", "\u2212") else value))
+    if not _contains_any(lowered, _NUMBER_WORD_NEEDLES):
+        return tuple(found)
     for match in _NUMBER_WORD_RE.finditer(text):
-        if match.start() in excluded:
+        start = match.start()
+        if start in excluded:
             continue
         if match.group(1):
-            found.append((match.start(), Decimal(100)))
+            value = _HUNDRED
         elif match.group(2):
-            unit = _SMALL[match.group(3).lower()] if match.group(3) else 0
-            found.append((match.start(), Decimal(_TENS[match.group(2).lower()] + unit)))
+            unit = _SMALL[_word_key(match.group(3))] if match.group(3) else 0
+            value = Decimal(_TENS[_word_key(match.group(2))] + unit)
         else:
-            found.append((match.start(), Decimal(_SMALL[match.group(4).lower()])))
+            value = Decimal(_SMALL[_word_key(match.group(4))])
+        found.append((start, match.end(), value))
     return tuple(found)
+
+
+_HUNDRED = Decimal(100)
+
+
+def _word_key(word: str) -> str:
+    """The number word a case-insensitive match stands for: besides the cases, the patterns match the long s
+    ("ſeven") and the dotted and dotless i ("sİx", "sıx"), which ``str.lower`` does not map to "s" and "i"."""
+    key = word.lower()
+    if key in _SMALL or key in _TENS:
+        return key
+    return word.casefold().replace("i\u0307", "i").replace("\u0131", "i")
 
 
 #: Distinct numbers a response may state besides the answer and the question's own numbers (an instruction's
@@ -185,11 +249,11 @@ _PLAIN_NUMBER_RE = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
 
 def _number_spans(text: str) -> list[tuple[int, int, Decimal]]:
     """(start, end, value) of every number the text states (see :func:`_numbers_in`), in text order."""
-    spans: list[tuple[int, int, Decimal]] = []
-    for start, value in _numbers_in(text):
-        match = _NUMBER_RE.match(text, start) or _NUMBER_WORD_RE.match(text, start)
-        spans.append((start, match.end() if match else start + 1, value))
-    return sorted(spans, key=lambda span: span[0])
+    return sorted(_numbers_in(text), key=_span_start)
+
+
+def _span_start(span: tuple[int, int, Decimal]) -> int:
+    return span[0]
 
 
 def _number_committed(reference: Decimal, text: str, question: str) -> bool:
@@ -200,7 +264,7 @@ def _number_committed(reference: Decimal, text: str, question: str) -> bool:
     hits = [k for k, (_, _, value) in enumerate(spans) if abs(value - reference) < tolerance]
     if not hits:
         return False
-    context = {value for _, value in _numbers_in(question)} if question else set()
+    context = {value for _, _, value in _numbers_in(question)} if question else set()
     others = {value for _, _, value in spans if abs(value - reference) >= tolerance and value not in context}
     if len(others) > MAX_OTHER_VALUES:
         return False
@@ -247,7 +311,7 @@ def _tolerance(reference: Decimal) -> Decimal:
 def _number_first(reference: Decimal, text: str) -> int | None:
     """Offset of the first number in the text that equals the reference within tolerance; None if none does."""
     tolerance = _tolerance(reference)
-    offsets = [offset for offset, value in _numbers_in(text) if abs(value - reference) < tolerance]
+    offsets = [offset for offset, _, value in _numbers_in(text) if abs(value - reference) < tolerance]
     return min(offsets) if offsets else None
 
 
@@ -347,7 +411,7 @@ def _image_answered(image: int, text: str, question: str = "") -> bool:
             number = int(digits.group(0))
         else:
             word = re.search(r"[^\W\d_]+$", tail)
-            number = _SMALL[word.group(0).lower()] if word else -1
+            number = _SMALL.get(_word_key(word.group(0)), -1) if word else -1
         mentions.append((match.start(), match.end(), number))
     restated: set[int] = set()
     for k in range(len(mentions) - 1):
@@ -381,8 +445,8 @@ def _few_other_values(items: list[str], text: str, question: str) -> bool:
     if any(value is None for value in values):
         return True
     tolerances = [(value, _tolerance(value)) for value in values if value is not None]
-    context = {value for _, value in _numbers_in(question)} if question else set()
-    others = {value for _, value in _numbers_in(text)
+    context = {value for _, _, value in _numbers_in(question)} if question else set()
+    others = {value for _, _, value in _numbers_in(text)
               if value not in context and all(abs(value - v) >= t for v, t in tolerances)}
     return len(others) <= MAX_OTHER_VALUES
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from generator.common.errors import ValidationError
 from generator.common.resources import resource_path
+from generator.common.schemacheck import compile_schema
 
 _IMAGE_NAME = re.compile(r"\bImage(\d+)\b")
 
@@ -70,123 +71,14 @@ def _validator() -> Any:
     return cls(schema)
 
 
-_SUPPORTED = {"$schema", "$id", "$defs", "$ref", "title", "description", "type", "required", "additionalProperties",
-              "properties", "items", "minItems", "minLength", "minimum", "pattern", "enum"}
-
-
-class _Unsupported(Exception):
-    """The schema uses a keyword the compiler does not handle: jsonschema alone is used."""
-
-
-class _Emitter:
-    """Compiles the schema subset this project uses into the source of one yes/no Python function.
-
-    jsonschema takes about 6 ms for a 20-turn row, more than generating it; the compiled function reads the same
-    schema file and is many times faster. It is only a fast path: when it says no, or when the schema uses a
-    keyword outside the subset, jsonschema runs and words the failure. Type tests follow jsonschema's (``bool``
-    is not an integer, arrays are lists, objects are mappings).
-    """
-
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        self.schema = schema
-        self.lines: list[str] = []
-        self.constants: dict[str, Any] = {"Mapping": Mapping}
-        self.counter = 0
-
-    def name(self, prefix: str, value: Any = None) -> str:
-        self.counter += 1
-        key = f"{prefix}{self.counter}"
-        if value is not None:
-            self.constants[key] = value
-        return key
-
-    def fail_if(self, condition: str, indent: int) -> None:
-        self.lines.append(" " * indent + f"if {condition}: return False")
-
-    def emit(self, node: Mapping[str, Any], var: str, indent: int) -> None:
-        if set(node) - _SUPPORTED:
-            raise _Unsupported(sorted(set(node) - _SUPPORTED))
-        if "$ref" in node:
-            ref = node["$ref"]
-            if not ref.startswith("#/$defs/"):
-                raise _Unsupported(ref)
-            self.emit(self.schema["$defs"][ref.rsplit("/", 1)[1]], var, indent)
-            return
-        kind = node.get("type")
-        if kind == "object":
-            self.fail_if(f"not isinstance({var}, Mapping)", indent)
-        elif kind == "array":
-            self.fail_if(f"not isinstance({var}, list)", indent)
-        elif kind == "string":
-            self.fail_if(f"not isinstance({var}, str)", indent)
-        elif kind == "integer":
-            self.fail_if(f"not isinstance({var}, int) or isinstance({var}, bool)", indent)
-        elif kind is not None:
-            raise _Unsupported(kind)
-        if "enum" in node:
-            options = node["enum"]
-            if not all(isinstance(o, str) for o in options):
-                raise _Unsupported("enum")
-            self.fail_if(f"not (isinstance({var}, str) and {var} in {self.name('E', frozenset(options))})", indent)
-        if "minLength" in node:
-            self.fail_if(f"isinstance({var}, str) and len({var}) < {int(node['minLength'])}", indent)
-        if "pattern" in node:
-            search = self.name("P", re.compile(node["pattern"]).search)
-            self.fail_if(f"isinstance({var}, str) and {search}({var}) is None", indent)
-        if "minimum" in node:
-            self.fail_if(f"isinstance({var}, (int, float)) and not isinstance({var}, bool) and "
-                         f"{var} < {node['minimum']!r}", indent)
-        if "minItems" in node:
-            self.fail_if(f"isinstance({var}, list) and len({var}) < {int(node['minItems'])}", indent)
-        if "items" in node:
-            if kind != "array":
-                raise _Unsupported("items without type array")
-            item = self.name("v")
-            self.lines.append(" " * indent + f"for {item} in {var}:")
-            self.emit(node["items"], item, indent + 4)
-        if "properties" in node or "required" in node:
-            if kind != "object":
-                raise _Unsupported("properties without type object")
-            self.emit_object(node, var, indent)
-
-    def emit_object(self, node: Mapping[str, Any], var: str, indent: int) -> None:
-        props = dict(node.get("properties") or {})
-        required = list(node.get("required") or [])
-        closed = node.get("additionalProperties")
-        if closed not in (None, False):
-            raise _Unsupported("additionalProperties schema")
-        if closed is False and set(required) == set(props):
-            self.fail_if(f"{var}.keys() != {self.name('K', frozenset(props))}", indent)
-        else:
-            if required:
-                self.fail_if(f"not {self.name('R', frozenset(required))}.issubset({var})", indent)
-            if closed is False:
-                self.fail_if(f"not {self.name('A', frozenset(props))}.issuperset({var})", indent)
-        for key, sub in props.items():
-            value = self.name("v")
-            if key in required:
-                self.lines.append(" " * indent + f"{value} = {var}[{key!r}]")
-                self.emit(sub, value, indent)
-            else:
-                self.lines.append(" " * indent + f"if {key!r} in {var}:")
-                self.lines.append(" " * (indent + 4) + f"{value} = {var}[{key!r}]")
-                self.emit(sub, value, indent + 4)
-
-    def build(self) -> Any:
-        self.emit(self.schema, "row", 4)
-        source = "def check(row):\n" + "\n".join(self.lines) + "\n    return True\n"
-        namespace = dict(self.constants)
-        exec(compile(source, "<conversation schema>", "exec"), namespace)
-        return namespace["check"]
-
-
 @lru_cache(maxsize=1)
 def _fast_check() -> Any:
-    """The compiled yes/no check of the conversation schema, or ``None`` when the schema needs jsonschema."""
-    try:
-        return _Emitter(conversation_schema()).build()
-    except _Unsupported:
-        return None
+    """The compiled yes/no check of the conversation schema, or ``None`` when the schema needs jsonschema.
+
+    jsonschema takes about 6 ms for a 20-turn row, more than generating it; the compiled function
+    (:mod:`generator.common.schemacheck`) is many times faster and only says yes or no: jsonschema words a failure.
+    """
+    return compile_schema(conversation_schema(), "conversation schema")
 
 
 def _format_path(parts: Sequence[Any]) -> str:

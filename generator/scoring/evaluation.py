@@ -217,7 +217,7 @@ def run_score(dataset: str, *, responses_path: str | Path, out: str | Path, conf
     if rows is None:
         from generator.scoring.loader import open_rows
 
-        opened = open_rows(dataset, config, split, revision)
+        opened = open_rows(dataset, config, split, revision, for_scoring=True)
         target = Target(dataset=str(dataset), revision=opened.revision, config=opened.config, split=opened.split,
                         others=opened.others)
         row_iter: Iterable[Mapping] = opened.rows()

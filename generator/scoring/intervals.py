@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 
 from generator.common.rng import derive_rng
 
@@ -52,14 +53,15 @@ def bootstrap_intervals(ratios: Mapping[str, tuple[Sequence[float], Sequence[flo
     rng = derive_rng(seed, "scoring", "bootstrap", count)
     draws: dict[str, list[float]] = {name: [] for name in names}
     population = range(count)
-    getters = {name: (num.__getitem__, den.__getitem__) for name, (num, den) in ratios.items()
-               if any(den)}
+    counted = {name: pair for name, pair in ratios.items() if any(pair[1])}
     for _ in range(resamples):
-        picked = rng.choices(population, k=count)
-        for name, (num, den) in getters.items():
-            denominator = sum(map(den, picked))
+        # One C-level gather per list (count >= 2, so the getter returns a tuple); the sums run in the order of
+        # the picks, as a loop over them would.
+        pick = itemgetter(*rng.choices(population, k=count))
+        for name, (num, den) in counted.items():
+            denominator = sum(pick(den))
             if denominator:
-                draws[name].append(sum(map(num, picked)) / denominator)
+                draws[name].append(sum(pick(num)) / denominator)
     tail = (1 - level) / 2
     for name, values in draws.items():
         if values:

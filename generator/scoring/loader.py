@@ -30,6 +30,10 @@ from generator.common.reading import (
 #: The columns scoring reads (``id`` and ``turns`` are required; the others feed the fingerprint).
 COLUMNS = ("id", "config", "system_prompt", "images", "turns")
 REQUIRED = ("id", "turns")
+#: Fields inside those columns that scoring never reads (the wordings, the instruction events, the image indices
+#: of a turn): when scoring, a local folder's rows come without them, which spares converting them to Python.
+UNREAD_BY_SCORING = (("turns", "new_instructions"), ("turns", "image_indices"),
+                     ("turns", "active_instructions", "wording"), ("turns", "distractors", "wording"))
 BATCH_SIZE = 64  # rows converted to Python per call: one at a time is several times slower, more costs memory
 
 
@@ -56,11 +60,14 @@ def is_local(dataset: str) -> bool:
 
 
 def open_rows(dataset: str | os.PathLike, config: str | None = None, split: str | None = None,
-              revision: str | None = None) -> RowSource:
-    """Open one config and split for streaming; a missing folder, config, split or column is a user error."""
+              revision: str | None = None, *, for_scoring: bool = False) -> RowSource:
+    """Open one config and split for streaming; a missing folder, config, split or column is a user error.
+
+    ``for_scoring`` leaves out, where it can (local folders), the fields listed in :data:`UNREAD_BY_SCORING`.
+    """
     dataset = os.fspath(dataset)
     if is_local(dataset):
-        return _open_local(dataset, config, split)
+        return _open_local(dataset, config, split, UNREAD_BY_SCORING if for_scoring else ())
     if os.path.exists(dataset) or dataset.count("/") != 1 or dataset.startswith((".", "/", "~")):
         raise UserError("dataset folder not found (give a dataset folder or a Hub repo id ORG/NAME)", where=dataset)
     return _open_hub(dataset, config, split, revision)
@@ -158,7 +165,36 @@ def _choose(where: str, configs: dict[str, dict[str, list[str]]], default: str |
     return config, split
 
 
-def _iter_parquet(files: list[Path], where: str) -> Iterator[dict[str, Any]]:
+def _leaf_paths(handle: Any, columns: list[str], skip: tuple[tuple[str, ...], ...]) -> list[str] | None:
+    """The parquet leaf columns of ``columns`` without the fields under the paths of ``skip`` (field names, list
+    levels left out), or None when the file's leaves cannot be matched with its arrow schema one to one."""
+    import pyarrow as pa
+
+    logical: list[tuple[str, ...]] = []
+
+    def walk(kind: Any, path: tuple[str, ...]) -> bool:
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+            return walk(kind.value_type, path)
+        if pa.types.is_struct(kind):
+            return all(walk(kind.field(i).type, (*path, kind.field(i).name)) for i in range(kind.num_fields))
+        if pa.types.is_nested(kind):  # maps, unions: not matched leaf by leaf here
+            return False
+        logical.append(path)
+        return True
+
+    if not all(walk(field.type, (field.name,)) for field in handle.schema_arrow):
+        return None
+    leaves = [handle.schema.column(i).path for i in range(handle.metadata.num_columns)]
+    if len(leaves) != len(logical):
+        return None
+    if any(leaf.split(".", 1)[0] != path[0] for leaf, path in zip(leaves, logical, strict=True)):
+        return None
+    return [leaf for leaf, path in zip(leaves, logical, strict=True)
+            if path[0] in columns and not any(path[:len(unread)] == unread for unread in skip)]
+
+
+def _iter_parquet(files: list[Path], where: str,
+                  skip: tuple[tuple[str, ...], ...] = ()) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     for path in files:
@@ -171,14 +207,18 @@ def _iter_parquet(files: list[Path], where: str) -> Iterator[dict[str, Any]]:
         if missing:
             raise UserError(f"the dataset lacks the column(s) {', '.join(missing)}", where=where)
         columns = [c for c in COLUMNS if c in names]
+        read: list[str] | None = columns
+        if skip:
+            read = _leaf_paths(handle, columns, skip) or columns
         with handle, loading_errors(str(path)):  # a truncated or zeroed shard fails when it is read
-            for batch in handle.iter_batches(batch_size=BATCH_SIZE, columns=columns):
+            for batch in handle.iter_batches(batch_size=BATCH_SIZE, columns=read):
                 data = batch.to_pydict()
                 for values in zip(*(data[c] for c in columns), strict=True):
                     yield dict(zip(columns, values, strict=True))
 
 
-def _open_local(dataset: str, config: str | None, split: str | None) -> RowSource:
+def _open_local(dataset: str, config: str | None, split: str | None,
+                skip: tuple[tuple[str, ...], ...] = ()) -> RowSource:
     check_dataset_folder(dataset)
     folder = Path(dataset)
     configs, default = card_configs(folder)
@@ -194,7 +234,7 @@ def _open_local(dataset: str, config: str | None, split: str | None) -> RowSourc
                     yield name, other_split, _iter_parquet(_parquet_files(folder, patterns), dataset)
 
     return RowSource(dataset=dataset, revision=None, config=config, split=split,
-                     rows=lambda: _iter_parquet(files, dataset), others=others)
+                     rows=lambda: _iter_parquet(files, dataset, skip), others=others)
 
 
 # -------------------------------------------------------------------------------------------------- Hub repos

@@ -179,13 +179,23 @@ class Aggregate:
                         self.unscored_answers[0] += 1
                         self.unscored_answers[1] += r.answer_correct
                     continue
-                followed = r.followed
-                pif = followed / len(r.verdicts)
+                verdicts = r.verdicts
+                active = len(verdicts)
+                followed = grounded = grounded_followed = 0
+                for v in verdicts:
+                    ok = v.ok
+                    key = (v.id, v.group, v.age, ok)
+                    tally[key] = tally.get(key, 0) + 1
+                    followed += ok
+                    if v.grounded:
+                        grounded += 1
+                        grounded_followed += ok
+                pif = followed / active
                 perfect = pif == 1.0
                 self.scored += 1
                 self.pif_sum += pif
                 self.perfect += perfect
-                self.checks += len(r.verdicts)
+                self.checks += active
                 self.followed += followed
                 perfect_here += perfect
                 conv_sum += pif
@@ -193,31 +203,33 @@ class Aggregate:
                 point.sum += pif
                 point.count += 1
                 point.perfect += perfect
-                point.active += len(r.verdicts)
-                cell = turn_cluster.setdefault(spec.turn, [0.0, 0])
+                point.active += active
+                cell = turn_cluster.get(spec.turn)
+                if cell is None:
+                    cell = turn_cluster[spec.turn] = [0.0, 0]
                 cell[0] += pif
                 cell[1] += 1
-                count_point = self.by_active.get(len(r.verdicts))
+                count_point = self.by_active.get(active)
                 if count_point is None:
-                    count_point = self.by_active[len(r.verdicts)] = _Mean()
+                    count_point = self.by_active[active] = _Mean()
                 count_point.sum += pif
                 count_point.count += 1
                 count_point.perfect += perfect
-                cell = active_cluster.setdefault(len(r.verdicts), [0.0, 0])
+                cell = active_cluster.get(active)
+                if cell is None:
+                    cell = active_cluster[active] = [0.0, 0]
                 cell[0] += pif
                 cell[1] += 1
-                for v in r.verdicts:
-                    key = (v.id, v.group, v.age, v.ok)
-                    tally[key] = tally.get(key, 0) + 1
                 for name, flag in GROUNDING_KINDS:
-                    kind = [v.ok for v in r.verdicts if v.grounded == flag]
-                    if kind:
-                        kind_pif = sum(kind) / len(kind)
+                    kind_checks, kind_followed = ((grounded, grounded_followed) if flag else
+                                                  (active - grounded, followed - grounded_followed))
+                    if kind_checks:
+                        kind_pif = kind_followed / kind_checks
                         totals = self.grounding[name]
                         totals[0] += kind_pif
                         totals[1] += 1
-                        totals[2] += len(kind)
-                        totals[3] += sum(kind)
+                        totals[2] += kind_checks
+                        totals[3] += kind_followed
                         conv_grounding[name][0] += kind_pif
                         conv_grounding[name][1] += 1
             if len(group) == n:

@@ -1,18 +1,21 @@
 """Write, validate and summarise reports; write per-response details.
 
 The report is written as JSON with sorted keys and an indent of 2, so that ``mmmtif score`` and the released
-``scoring.py`` produce byte-identical files. Schema validation uses ``jsonschema`` when it is installed (it always
-is for ``mmmtif``; the standalone script skips the check without it).
+``scoring.py`` produce byte-identical files. Schema validation runs the schema compiled into a Python function
+(standard library only); ``jsonschema`` is imported only to word a failure (it is always installed for ``mmmtif``;
+without it, the standalone script does not stop on a report the compiled function refuses).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from generator.common.atomic import Writer, check_output_path, text_writer, write_together
 from generator.common.errors import ValidationError
+from generator.common.schemacheck import compile_schema
 
 
 def report_json(report: dict) -> str:
@@ -27,16 +30,35 @@ def load_report_schema() -> dict:
     return json.loads(resource_path("schemas", "report.schema.json").read_text(encoding="utf-8"))
 
 
+#: Compiled yes/no checks by schema text: the report schema is compiled once per process.
+_COMPILED: dict[str, Callable[[Any], bool] | None] = {}
+
+
+def _fast_check(schema: dict) -> Callable[[Any], bool] | None:
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _COMPILED:
+        _COMPILED[key] = compile_schema(schema, "report schema")
+    return _COMPILED[key]
+
+
 def validate_report(report: dict, schema: dict | None = None, *, required: bool = True) -> bool:
-    """Validate against the report schema; returns False when jsonschema is missing and not ``required``."""
+    """Validate against the report schema; returns False when it could not be checked (jsonschema missing and not
+    ``required``).
+
+    The schema is compiled into a yes/no function (:mod:`generator.common.schemacheck`), so a valid report needs
+    neither jsonschema nor its import time; jsonschema runs only to word a failure.
+    """
+    if schema is None:
+        schema = load_report_schema()
+    fast = _fast_check(schema)
+    if fast is not None and fast(report):
+        return True
     try:
         import jsonschema
     except ImportError:
         if required:
             raise
         return False
-    if schema is None:
-        schema = load_report_schema()
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(report), key=lambda e: list(e.path))
     if errors:
         first = errors[0]

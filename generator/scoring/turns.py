@@ -166,6 +166,7 @@ class TurnPreparer:
             raise ValidationError("'turns' must be a list", where=f"{row_where}: field turns")
         seen_turns: set[int] = set()
         specs: list[TurnSpec] = []
+        repeated: dict[tuple[str, str | None, int, str], ActiveCheck] = {}
         for turn_index, turn in enumerate(turns):
             if not isinstance(turn, Mapping):
                 raise ValidationError("a turn must be a mapping", where=f"{row_where}: turns[{turn_index}]")
@@ -176,7 +177,8 @@ class TurnPreparer:
             if number in seen_turns:
                 raise ValidationError(f"duplicate turn number {number}", where=f"{row_where}: turns[{turn_index}].turn")
             seen_turns.add(number)
-            specs.append(_prepare_turn(row_index, rid, number, turn, catalogue, build, f"{row_where} turn {number}"))
+            specs.append(_prepare_turn(row_index, rid, number, turn, catalogue, build, f"{row_where} turn {number}",
+                                       repeated))
         return specs
 
 
@@ -187,7 +189,10 @@ def prepare_turns(rows: Iterable[Mapping], catalogue: Any, *, source: str = "dat
 
 
 def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogue: Any, build: _Builder,
-                  where: str) -> TurnSpec:
+                  where: str, repeated: dict[tuple[str, str | None, int, str], ActiveCheck] | None = None
+                  ) -> TurnSpec:
+    """One turn's spec; ``repeated`` (per conversation) hands back the same :class:`ActiveCheck` for an instruction
+    listed again at a later turn under the same key."""
     raw_active = turn.get("active_instructions")
     if not isinstance(raw_active, list | tuple):
         raise ValidationError("'active_instructions' must be a list", where=f"{where}: field active_instructions")
@@ -201,9 +206,15 @@ def _prepare_turn(row_index: int, rid: str, number: int, turn: Mapping, catalogu
             iid, given_at, raw = item.get("id"), item.get("given_at"), item.get("kwargs")
             hit = instances.get((iid, raw)) if isinstance(iid, str) and isinstance(raw, str | None) else None
             if hit is not None and isinstance(iid, str) and _is_int(given_at) and 1 <= given_at <= number:
-                group, kwargs, instruction, grounded = hit
-                active.append(ActiveCheck(key=_unique_key(iid, used), id=iid, group=group, given_at=given_at,
-                                                kwargs=kwargs, instruction=instruction, grounded=grounded))
+                key = _unique_key(iid, used)
+                found = None if repeated is None else repeated.get((iid, raw, given_at, key))
+                if found is None:
+                    group, kwargs, instruction, grounded = hit
+                    found = ActiveCheck(key=key, id=iid, group=group, given_at=given_at, kwargs=kwargs,
+                                        instruction=instruction, grounded=grounded)
+                    if repeated is not None:
+                        repeated[(iid, raw, given_at, key)] = found
+                active.append(found)
                 continue
         field = f"{where}: field active_instructions[{j}]"
         if not isinstance(item, Mapping):

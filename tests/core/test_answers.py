@@ -234,3 +234,18 @@ def test_large_inputs_are_handled():
     options = "Image2 ," + " " * 50000 + "and Image4"  # option runs are recognised in linear time
     assert not check_answer("Image4", "word", options)
     assert not check_answer("12, 3", "sequence", big) and check_answer("3, 12", "sequence", "3, 12 and " + big)
+
+
+@pytest.mark.parametrize(("text", "reference", "expected"), [
+    ("\u017feven apples", "7", True),            # long s: the pattern matches it case-insensitively
+    ("twenty-\u017fix", "26", True),
+    ("s\u0130x", "6", True),                     # dotted capital I
+    ("FIFTY-S\u0131X", "56", True),              # dotless i
+    ("\u017fix", "7", False),
+])
+def test_number_words_with_case_variants_of_s_and_i_are_read_not_refused(text, reference, expected):
+    assert check_answer(reference, "number", text) is expected
+
+
+def test_an_image_named_with_a_long_s_number_word():
+    assert check_answer("Image6", "word", "It is image \u017fix.")

@@ -226,12 +226,18 @@ def test_report_intervals_on_a_generated_set(folders, tmp_path):
     assert report["by_turn"][-1]["conversations"] == 5
 
 
-def test_scoring_a_local_folder_imports_neither_datasets_nor_matplotlib(folders, tmp_path):
+#: What a quiet score of a local folder does without: the Hub reader, plots, the schema library (the report schema
+#: is compiled; jsonschema only words a failure), the progress bar, and the other commands' layers.
+UNUSED_BY_A_QUIET_SCORE = ("datasets", "matplotlib", "pandas", "jsonschema", "tqdm", "generator.reports",
+                           "generator.running", "generator.dataset", "generator.generation", "generator.authoring")
+
+
+def test_a_quiet_score_of_a_local_folder_imports_only_what_it_uses(folders, tmp_path):
     responses = _write(tmp_path / "r.jsonl", load_rows(folders[7], "mmmt-if"))
     code = ("import sys; from generator.cli import main; sys.argv = ['mmmtif', 'score', '--dataset', sys.argv[1], "
             "'--config', 'mmmt-if', '--responses', sys.argv[2], '--out', sys.argv[3], '--quiet']\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "heavy = sorted(m for m in ('datasets', 'matplotlib', 'pandas') if m in sys.modules)\n"
+            f"heavy = sorted(m for m in {UNUSED_BY_A_QUIET_SCORE!r} if m in sys.modules)\n"
             "assert not heavy, heavy")
     proc = subprocess.run([sys.executable, "-c", code, str(folders[7]), str(responses), str(tmp_path / "o.json")],
                           capture_output=True, text=True, timeout=120)
@@ -260,3 +266,50 @@ def test_the_summary_says_when_no_line_is_bound_to_the_dataset() -> None:
                                     "distractors": [], "active_instructions": []}]}]
     report = score_rows(rows, [{"id": "c1", "turn": 1, "response": "A."}])
     assert "not bound: no response line carries a conversation fingerprint" in format_summary(report)
+
+
+def _without(row: dict, unread: tuple[tuple[str, ...], ...]) -> dict:
+    """``row`` without the fields at the given paths (lists are walked through)."""
+    def drop(value, path):
+        if isinstance(value, list):
+            return [drop(item, path) for item in value]
+        if not isinstance(value, dict):
+            return value
+        return {key: drop(sub, path[1:]) if path and key == path[0] else sub
+                for key, sub in value.items() if not (len(path) == 1 and key == path[0])}
+
+    for path in unread:
+        row = drop(row, path)
+    return row
+
+
+def test_rows_read_for_scoring_leave_out_only_what_scoring_never_reads(folders):
+    from generator.scoring.loader import UNREAD_BY_SCORING, open_rows
+
+    full = load_rows(folders[7], "mmmt-if")
+    assert all("wording" in item for turn in full[0]["turns"] for item in turn["active_instructions"])
+    scored = list(open_rows(folders[7], "mmmt-if", for_scoring=True).rows())
+    assert scored == [_without(row, UNREAD_BY_SCORING) for row in full]
+    turn = scored[0]["turns"][0]
+    assert {"new_instructions", "image_indices"}.isdisjoint(turn) and turn["active_instructions"]
+    assert all("wording" not in item for item in turn["active_instructions"])
+
+
+def test_a_file_whose_leaves_cannot_be_matched_is_read_whole(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from generator.scoring.loader import UNREAD_BY_SCORING, _iter_parquet
+
+    turns = [[{"turn": 1, "image_indices": [0], "extra": {"a": "b"}}]]
+    table = pa.table({"id": ["c1"], "turns": turns})
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(table, plain)
+    assert next(_iter_parquet([plain], "x", UNREAD_BY_SCORING))["turns"] == [{"turn": 1, "extra": {"a": "b"}}]
+    mapped = tmp_path / "mapped.parquet"
+    kind = pa.list_(pa.struct([("turn", pa.int32()), ("image_indices", pa.list_(pa.int32())),
+                               ("extra", pa.map_(pa.string(), pa.string()))]))
+    pq.write_table(pa.table({"id": ["c1"], "turns": pa.array(
+        [[{"turn": 1, "image_indices": [0], "extra": [("a", "b")]}]], type=kind)}), mapped)
+    row = next(_iter_parquet([mapped], "x", UNREAD_BY_SCORING))
+    assert row["turns"][0]["image_indices"] == [0]  # a map column: nothing is left out

@@ -46,17 +46,19 @@ def command(dataset: str, config: str | None, split: str | None, revision: str |
         check_distinct_paths({"--responses": responses_path, "--out": out, "--details": details, "--plot": plot})
 
     def progress(items, total):
-        return iterate(items, total=total, desc="scoring", unit="resp", quiet=quiet)
+        return iterate(items, total=total, desc="scoring", unit="resp")
 
     def plot_output(report: dict) -> dict:
+        if plot is None:
+            return {}
         from generator.reports.plots import plot_writer
 
-        return {plot: plot_writer([(responses_path.stem, report)], plot)} if plot is not None else {}
+        return {plot: plot_writer([(responses_path.stem, report)], plot)}
 
     # report, details and plot are written together: a plot that cannot be written leaves the old report in place
     run_score(dataset, responses_path=responses_path, out=out, config=config, split=split, revision=revision,
-              details=details, mode=mode, progress=progress, samples=samples, allow_partial=allow_partial,
-              echo=None if quiet else click.echo, more_outputs=plot_output)
+              details=details, mode=mode, progress=None if quiet else progress, samples=samples,
+              allow_partial=allow_partial, echo=None if quiet else click.echo, more_outputs=plot_output)
     if not quiet:
         click.echo(f"\nreport: {out}" + (f"   details: {details}" if details else "")
                    + (f"   plot: {plot}" if plot else ""))
