@@ -10,8 +10,11 @@ figures show. For each concurrency the script times, ``--repeats`` times each:
 * ``runner``: the product's ``run`` with ``--history reference`` (every turn is ready at once), writing its
   fsynced response file.
 
-and prints min / median / max responses per second, the share of the ideal (concurrency / latency) and the
-runner / plain ratio, plus the CPU and wall time of the whole script.
+and prints min / median / max responses per second, the share of the ideal (concurrency / latency), the
+runner / plain ratio and the client CPU per response of each (median, ``time.process_time``: every thread of this
+process, the server excluded), plus the CPU and wall time of the whole script and the load average before and
+after. The two loops alternate within each repeat, so both see the same machine. Every request is distinct: each
+conversation has images of its own and each turn its own history.
 
     python scripts/bench_runner.py --delay 0.1 --concurrency 8,32,128 --repeats 3
 """
@@ -62,8 +65,8 @@ def make_rows(conversations: int, turns: int, images: int) -> list[dict]:
     for c in range(conversations):
         pictures = []
         for i in range(images):
-            # a noisy band makes the PNG about as large as a real chart or photo crop (~60 KiB)
-            noise = derive_rng("bench-runner", c % 8, i).randbytes(512 * 96)
+            # a noisy band makes the PNG as large as a detailed photo crop (~130 KB), different in every image
+            noise = derive_rng("bench-runner", c, i).randbytes(512 * 96)
             img = Image.new("RGB", (512, 512), (255, 255, 255))
             img.paste(Image.frombytes("L", (512, 96), noise).convert("RGB"), (0, 400))
             draw = ImageDraw.Draw(img)
@@ -147,10 +150,11 @@ def main() -> None:
     try:
         _wait_for(port)
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        load = os.getloadavg()
         print(f"server delay {args.delay * 1000:.0f} ms (own process), {args.images} PNG images per conversation, "
-              f"{args.repeats} repeats; responses/s as min / median / max")
-        print(f"{'conc':>5} {'ideal':>7} | {'plain aiohttp loop':>24} {'%ideal':>6} | {'mmmtif run':>24} "
-              f"{'%ideal':>6} | runner/plain")
+              f"{args.repeats} repeats; responses/s as min / median / max; client CPU ms per response (median)")
+        print(f"{'conc':>5} {'ideal':>7} | {'plain aiohttp loop':>24} {'%ideal':>6} {'cpu':>5} | "
+              f"{'mmmtif run':>24} {'%ideal':>6} {'cpu':>5} | runner/plain")
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             total = max(100, args.rounds * concurrency)
             conversations = -(-total // args.turns)
@@ -162,25 +166,33 @@ def main() -> None:
                 for index in range(args.turns):
                     messages = build_messages(row, index, witnesses[row["id"]][:index], uris)
                     bodies.append(ChatClient.payload(messages, model="bench"))
+            if len(set(bodies)) != len(bodies):
+                raise SystemExit("two requests are the same: the comparison would favour caching")
             ideal = concurrency / args.delay
-            plain, runner = [], []
+            plain, runner, plain_cpu, runner_cpu = [], [], [], []
             with tempfile.TemporaryDirectory() as tmp:
                 for _ in range(args.repeats):
+                    cpu = time.process_time()
                     plain.append(len(bodies) / plain_loop(url, bodies, concurrency))
+                    plain_cpu.append((time.process_time() - cpu) / len(bodies) * 1000)
+                    cpu = time.process_time()
                     runner.append(len(bodies) / runner_once(url, rows, witnesses, concurrency,
                                                             Path(tmp) / "out.jsonl"))
+                    runner_cpu.append((time.process_time() - cpu) / len(bodies) * 1000)
 
             def fmt(values: list[float]) -> str:
                 return f"{min(values):6.0f} / {statistics.median(values):6.0f} / {max(values):6.0f}"
 
-            print(f"{concurrency:5d} {ideal:7.0f} | {fmt(plain):>24} {statistics.median(plain) / ideal:6.0%} | "
-                  f"{fmt(runner):>24} {statistics.median(runner) / ideal:6.0%} | "
-                  f"{statistics.median(runner) / statistics.median(plain):.2f}", flush=True)
+            print(f"{concurrency:5d} {ideal:7.0f} | {fmt(plain):>24} {statistics.median(plain) / ideal:6.0%} "
+                  f"{statistics.median(plain_cpu):5.2f} | {fmt(runner):>24} {statistics.median(runner) / ideal:6.0%} "
+                  f"{statistics.median(runner_cpu):5.2f} | {statistics.median(runner) / statistics.median(plain):.2f}"
+                  f"   ({len(bodies)} requests of {statistics.mean(map(len, bodies)) / 1024:.0f} KiB)", flush=True)
     finally:
         server.terminate()
         server.wait()
     print(f"client process: CPU {time.process_time() - cpu0:.1f} s, wall {time.perf_counter() - wall0:.1f} s "
-          f"({os.cpu_count()} cores)")
+          f"({os.cpu_count()} cores); load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after "
+          + " ".join(f"{value:.2f}" for value in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Fixtures shared across the test suite.
 
 Support modules that tests import directly live beside this file: ``pngs`` (small images), ``dataset_rows``
-(synthetic conversation rows), ``scoring_fakes``, ``publish_helpers``, and the local servers ``hubserver`` and
-``fake_openai_server``. Test modules never import each other. Fixtures of one area stay together in a block of their own.
+(synthetic conversation rows), ``scoring_fakes``, ``publish_helpers``, ``tiny_tokenizer`` (a byte-level BPE trained
+on the test's texts), ``training_data`` (generate and export training rows), and the local servers ``hubserver`` and ``fake_openai_server``. Test modules never import each other. Fixtures of one area stay together in a block of their own.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ It answers from the request content alone (so repeated requests get the same ans
 wordings it recognises in the user turns, and injects faults by a schedule: for the n-th distinct request body,
 ``faults[n % len(faults)]`` names what its first attempt(s) get. Every request is logged as one JSON line
 (number of messages, roles, images per message, the fault served, whether the key matched) so that the tests can
-check what the client actually sent. The key itself is never logged.
+check what the client actually sent. The key itself is never logged. A request with ``"stream": true`` gets the
+same answer as server-sent events.
 
 Run standalone: ``python tests/fake_openai_server.py --port 8011 --log /tmp/requests.jsonl``.
 """
@@ -211,7 +212,30 @@ class FakeServer:
                     "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                               "total_tokens": prompt_tokens + completion_tokens},
                 }
+                if request.get("stream"):
+                    self._stream(body, include_usage=bool((request.get("stream_options") or {}).get("include_usage")))
+                    return
                 self._send(200, json.dumps(body).encode())
+
+            def _stream(self, body: dict[str, Any], *, include_usage: bool) -> None:
+                """The same completion as server-sent events, as streaming servers (vLLM, OpenAI) send it: a role
+                delta, the content in a few pieces, the finish reason, the usage when asked for, then [DONE]."""
+                text = body["choices"][0]["message"]["content"]
+                head = {key: body[key] for key in ("id", "model")} | {"object": "chat.completion.chunk"}
+                pieces = [text[i:i + 16] for i in range(0, len(text), 16)]
+                deltas = [{"role": "assistant", "content": ""}] + [{"content": piece} for piece in pieces]
+                events = [head | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                          for delta in deltas]
+                events.append(head | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                if include_usage:
+                    events.append(head | {"choices": [], "usage": body["usage"]})
+                payload = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events)
+                payload += b"data: [DONE]\n\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
         return Handler
 

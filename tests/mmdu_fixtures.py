@@ -71,6 +71,18 @@ def image_bytes(seed: int) -> bytes:
     return out.getvalue()
 
 
+def bomb_png(side: int = 14000) -> bytes:
+    """A small PNG declaring more pixels than Pillow's limit: twice over it by default (Pillow raises), 10000 for
+    a size between the limit and twice it (Pillow only warns)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (side, side)).save(out, format="PNG")
+    return out.getvalue()
+
+
 def edit(question: str, words: int) -> str:
     """A curator-style edit: ``words`` words replaced, case and final punctuation changed."""
     tokens = question.split()

@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "reports": {"scoring", "common"},
     "running": {"dataset", "authoring", "scoring", "core", "common"},
     "release": {"generation", "dataset", "authoring", "scoring", "core", "common"},
-    "rewards": {"scoring", "core", "common"},
+    "rewards": {"running", "scoring", "core", "common"},
     "cli": {"common", "core", "scoring", "authoring", "dataset", "generation", "reports", "running", "release",
             "rewards"},
 }

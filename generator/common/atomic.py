@@ -174,23 +174,18 @@ def replace_with(path: str | os.PathLike[str], write: Writer) -> Path:
 
 def text_writer(text: str, *, fsync: bool = False) -> Writer:
     """A writer for :func:`write_together` that writes ``text`` (UTF-8, ``\\n`` line ends)."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            if fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
-
-    return write
+    return bytes_writer(text.encode("utf-8"), fsync=fsync)
 
 
-def bytes_writer(data: bytes) -> Writer:
-    """A writer for :func:`write_together` that writes ``data``."""
+def bytes_writer(data: bytes, *, fsync: bool = False) -> Writer:
+    """A writer for :func:`write_together` that writes ``data``; ``fsync`` forces it to disk before the rename."""
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as handle:
             handle.write(data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
 
     return write
 
@@ -200,9 +195,9 @@ def write_text(path: str | os.PathLike[str], text: str, *, fsync: bool = False) 
     return replace_with(path, text_writer(text, fsync=fsync))
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` atomically."""
-    return replace_with(path, bytes_writer(data))
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False) -> Path:
+    """Write ``data`` atomically; ``fsync`` also forces it to disk before the rename."""
+    return replace_with(path, bytes_writer(data, fsync=fsync))
 
 
 def check_output_path(path: str | Path) -> Path:

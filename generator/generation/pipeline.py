@@ -78,6 +78,16 @@ def _source(run: GenerationRun) -> Any:
     return source
 
 
+def prepare_source(run: GenerationRun, configs: Sequence[GenConfig]) -> Any:
+    """This process's source, checked for every config before anything is planned (a source with a ``prepare``
+    method, such as MMDU, refuses turn counts it cannot fill and checks the images it may use)."""
+    source = _source(run)
+    prepare = getattr(source, "prepare", None)
+    if prepare is not None:
+        prepare([cfg.turns for cfg in configs])
+    return source
+
+
 def build_row(cfg: GenConfig, run: GenerationRun, split: str, index: int, *, validate: bool = True) -> dict[str, Any]:
     """Plan, render and validate conversation ``index`` of ``split`` under ``cfg``."""
     return build_conversation((cfg,), run, split, index, validate=validate)[0][0]
@@ -349,7 +359,7 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: Gene
         target = prepare_target(out_dir, overwrite=overwrite).resolve()
     if exclude is not None and engine != "local":
         raise UserError("--exclude-from runs on the local engine only", where="--engine")
-    source = _source(run)  # fail early (one line) on a bad source spec, before workers start
+    source = prepare_source(run, configs)  # fail early (one line) on a bad source spec, before workers start
     # Instruction catalogue sets are resolved once here so that a missing set fails before any work.
     from generator.generation.plan import candidate_pool
 

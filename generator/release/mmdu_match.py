@@ -21,15 +21,18 @@ in ``docs/official-mmdu.md``:
    conversation ambiguous: it is reported with both ids and left without images. Never guessed.
 5. **Images**: a match must have at least as many images as the highest ImageK the official questions name.
 
-Searching 45k dialogues exactly would be slow, so candidates are pre-selected by shared word pairs (bigrams that
-occur in at most :data:`COMMON_BIGRAM` official conversations) and only the :data:`SHORTLIST` best-covered
-dialogues of each conversation are scored exactly. The module is standard library only.
+Aligning every conversation with 45k dialogues would be slow, so the candidates of a conversation are the dialogues
+sharing at least :data:`MIN_COVERAGE` of its distinctive word pairs (bigrams that occur in at most
+:data:`COMMON_BIGRAM` official conversations), with no cap on their number. Each candidate gets an upper bound on
+its score from word counts alone (difflib's ``quick_ratio``, which no ratio exceeds), and candidates are aligned
+exactly in decreasing bound until no candidate left could be the best, come within the margin of the best or beat
+the runner-up: the decision never depends on how many candidates there are or in which order they were read.
+The module is standard library only.
 """
 
 from __future__ import annotations
 
 import csv
-import heapq
 import io
 import re
 import unicodedata
@@ -41,14 +44,14 @@ from typing import Any
 QUESTION_MIN = 0.7
 ACCEPT = 0.8
 MARGIN = 0.05
-SHORTLIST = 8
-KEPT = 4 * SHORTLIST  # pre-selected dialogues held per conversation while streaming (room for ties at the cut)
 COMMON_BIGRAM = 10
 MIN_COVERAGE = 0.2  # a dialogue sharing fewer of a conversation's word pairs is not a candidate
 
 MATCHED, AMBIGUOUS, NO_MATCH = "matched", "ambiguous", "no-match"
 MAPPING_FILE = "mmdu_mapping.csv"
-MAPPING_COLUMNS = ("conversation_id", "turn", "status", "mmdu_file", "mmdu_id", "mmdu_turn", "similarity", "note")
+MAPPING_COLUMNS = ("conversation_id", "turn", "status", "mmdu_file", "mmdu_id", "mmdu_turn", "similarity", "score",
+                   "runner_up", "runner_up_score", "shared_with", "note")
+_SLACK = 1e-9  # a bound and the score it bounds are summed in different orders: float rounding may differ
 
 _MARKERS = re.compile(r"(?:\bimage\s*\d+\s*:\s*)?<imagehere>", re.IGNORECASE)
 _IMAGE_NUMBER = re.compile(r"\bimage\s+(\d+)\b")
@@ -138,9 +141,11 @@ class Match:
     conversation: OfficialQuestions
     status: str  # matched | ambiguous | no-match
     reason: str = ""
-    best: Candidate | None = None
-    runner_up: Candidate | None = None
+    best: Candidate | None = None  # the matched dialogue (None unless matched)
+    runner_up: Candidate | None = None  # the best other dialogue (the rival, for an ambiguous conversation)
     equivalent: list[str] = field(default_factory=list)
+    top: Candidate | None = None  # the best-scoring dialogue, whatever the decision
+    shared_with: list[str] = field(default_factory=list)  # other conversations matched to the same dialogue
 
     @property
     def matched_turns(self) -> int:
@@ -159,8 +164,8 @@ def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
 
 def shortlist(conversations: Sequence[OfficialQuestions], dialogues: Sequence[Sequence[Sequence[str]]],
               *, tick: Callable[[], None] | None = None) -> list[list[int]]:
-    """For each conversation, the positions of the :data:`SHORTLIST` dialogues sharing most of its word pairs,
-    plus any dialogue tied with the last of them (up to :data:`KEPT`)."""
+    """For each conversation, the positions (ascending) of every dialogue sharing at least :data:`MIN_COVERAGE`
+    of its distinctive word pairs. There is no cap: how many dialogues compete never decides which is scored."""
     owners: dict[tuple[str, str], set[int]] = {}
     for c, conversation in enumerate(conversations):
         for _, question in conversation.turns:
@@ -171,7 +176,7 @@ def shortlist(conversations: Sequence[OfficialQuestions], dialogues: Sequence[Se
     for cs in index.values():
         for c in cs:
             sizes[c] += 1
-    heaps: list[list[tuple[float, int]]] = [[] for _ in conversations]
+    found: list[list[int]] = [[] for _ in conversations]
     for position, turns in enumerate(dialogues):
         counts: dict[int, int] = {}
         seen: set[tuple[str, str]] = set()
@@ -181,77 +186,152 @@ def shortlist(conversations: Sequence[OfficialQuestions], dialogues: Sequence[Se
             for c in index.get(pair, ()):
                 counts[c] = counts.get(c, 0) + 1
         for c, count in counts.items():
-            coverage = count / sizes[c]
-            if coverage < MIN_COVERAGE:
-                continue
-            heap = heaps[c]
-            item = (coverage, -position)  # ties: the earlier dialogue stays
-            if len(heap) < KEPT:
-                heapq.heappush(heap, item)
-            elif item > heap[0]:
-                heapq.heapreplace(heap, item)
+            if count / sizes[c] >= MIN_COVERAGE:
+                found[c].append(position)
         if tick is not None:
             tick()
-    shortlists = []
-    for heap in heaps:
-        ranked = sorted(heap, reverse=True)
-        # dialogues tied with the last one kept are kept too: a cut inside a tie could hide a rival
-        cut = ranked[SHORTLIST - 1][0] if len(ranked) >= SHORTLIST else 0.0
-        shortlists.append(sorted(-p for coverage, p in ranked if coverage >= cut))
-    return shortlists
+    return found
+
+
+def _counts(words: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for word in words:
+        out[word] = out.get(word, 0) + 1
+    return out
+
+
+def upper_bound(official: Sequence[dict[str, int]], mmdu: Sequence[dict[str, int]]) -> float:
+    """An upper bound on :func:`align`'s score from word counts: each official turn takes its best MMDU turn's
+    ``quick_ratio`` (2·shared words / total words, never below the ratio) when that reaches :data:`QUESTION_MIN`."""
+    if not official:
+        return 0.0
+    sizes = [sum(c.values()) for c in mmdu]
+    total = 0.0
+    for question in official:
+        size = sum(question.values())
+        best = 0.0
+        for turn, other in zip(mmdu, sizes, strict=True):
+            if not size or not other or 2 * min(size, other) < QUESTION_MIN * (size + other):
+                continue
+            small, large = (question, turn) if len(question) <= len(turn) else (turn, question)
+            shared = sum(min(n, large.get(word, 0)) for word, n in small.items())
+            bound = 2 * shared / (size + other)
+            if bound >= QUESTION_MIN and bound > best:
+                best = bound
+        total += best
+    return total / len(official)
+
+
+def _score_candidates(official: list[tuple[str, ...]], positions: Sequence[int], words: Sequence[Any],
+                      dialogues: Sequence[Any], counts: dict[int, list[dict[str, int]]]) -> list[Candidate]:
+    """Align the candidates in decreasing :func:`upper_bound` until none left can change the decision or the
+    runner-up: each unaligned one scores at most its bound, below the best minus :data:`MARGIN` and no higher than
+    a dialogue already aligned outside the margin. Returned best first (ties: earlier dialogue first)."""
+    official_counts = [_counts(q) for q in official]
+    bounds = []
+    for position in positions:
+        if position not in counts:
+            counts[position] = [_counts(turn) for turn in words[position]]
+        bounds.append((upper_bound(official_counts, counts[position]) + _SLACK, position))
+    bounds.sort(key=lambda item: (-item[0], item[1]))
+    scored: list[Candidate] = []
+    best = outside = -1.0  # the best score so far; the best score of a candidate outside the margin
+    for bound, position in bounds:
+        if scored and best - bound >= MARGIN and bound <= outside:
+            break
+        score, pairs = align(official, words[position])
+        scored.append(Candidate(position, dialogues[position].key, score, pairs))
+        if score > best:
+            best = score
+            outside = max((c.score for c in scored if best - c.score >= MARGIN), default=-1.0)
+        elif best - score >= MARGIN:
+            outside = max(outside, score)
+    scored.sort(key=lambda c: (-c.score, c.position))
+    return scored
 
 
 def match_conversations(conversations: Sequence[OfficialQuestions], dialogues: Sequence[Any],
                         images_of: Callable[[int], tuple[str, ...]], *,
-                        tick: Callable[[], None] | None = None) -> list[Match]:
-    """Decide every conversation (rules 3-5).
+                        tick: Callable[[], None] | None = None,
+                        usable: Callable[[int], bool] | None = None) -> list[Match]:
+    """Decide every conversation (rules 3-5), and note dialogues matched by more than one conversation.
 
     ``dialogues`` are objects with ``key``, ``images`` and ``turns`` (each with ``question``), as
     :class:`generator.generation.sources.mmdu.MMDUDialogue`; ``images_of(position)`` gives the SHA-256 of a
-    dialogue's images, asked only to settle a tie.
+    dialogue's images, asked only to settle a tie. ``usable(position)`` (when given) is asked of every dialogue a
+    decision rests on (the best, those within the margin, the runner-up); a dialogue it refuses is left out and
+    the conversation decided again without it, as if it had never been read.
     """
     words = [[normalise(t.question) for t in d.turns] for d in dialogues]
     lists = shortlist(conversations, words, tick=tick)
+    counts: dict[int, list[dict[str, int]]] = {}
+    excluded: set[int] = set()
+
+    def check(position: int) -> bool:
+        if position in excluded:
+            return False
+        if usable is None or usable(position):
+            return True
+        excluded.add(position)
+        return False
+
     results = []
     for conversation, positions in zip(conversations, lists, strict=True):
         official = [normalise(q) for _, q in conversation.turns]
-        scored = []
-        for position in positions:
-            score, pairs = align(official, words[position])
-            scored.append(Candidate(position, dialogues[position].key, score, pairs))
-        scored.sort(key=lambda c: (-c.score, c.position))
-        results.append(_decide(conversation, scored, dialogues, images_of))
+        while True:
+            kept = [p for p in positions if p not in excluded]
+            scored = _score_candidates(official, kept, words, dialogues, counts)
+            decided = _decide(conversation, scored, dialogues, images_of, check)
+            if decided is not None:
+                break
+        results.append(decided)
+    by_dialogue: dict[int, list[Match]] = {}
+    for match in results:
+        if match.status == MATCHED and match.best is not None:
+            by_dialogue.setdefault(match.best.position, []).append(match)
+    for group in by_dialogue.values():
+        for match in group if len(group) > 1 else ():
+            match.shared_with = [m.conversation.id for m in group if m is not match]
     return results
 
 
 def _decide(conversation: OfficialQuestions, scored: list[Candidate], dialogues: Sequence[Any],
-            images_of: Callable[[int], tuple[str, ...]]) -> Match:
+            images_of: Callable[[int], tuple[str, ...]], usable: Callable[[int], bool] | None = None
+            ) -> Match | None:
+    """The decision on ``scored`` (best first); None when ``usable`` refuses a dialogue it rests on."""
+    def refused(candidate: Candidate) -> bool:
+        return usable is not None and not usable(candidate.position)
+
     if not scored:
         return Match(conversation, NO_MATCH, "no MMDU dialogue shares its questions")
     best = scored[0]
-    runner = scored[1] if len(scored) > 1 else None
+    if refused(best):
+        return None
     if best.score < ACCEPT:
         return Match(conversation, NO_MATCH, f"best candidate {best.key} scores {best.score:.3f} < {ACCEPT}",
-                     best=None, runner_up=best)
+                     best=None, runner_up=best, top=best)
     equivalent: list[str] = []
+    runner: Candidate | None = None
     for other in scored[1:]:
+        if refused(other):
+            return None
         if best.score - other.score >= MARGIN:
+            runner = other
             break
         if images_of(other.position) == images_of(best.position):
             equivalent.append(other.key)
             continue
         return Match(conversation, AMBIGUOUS,
                      f"{best.key} scores {best.score:.3f} and {other.key} {other.score:.3f}, less than {MARGIN} "
-                     "apart, with different images", best=None, runner_up=other)
+                     "apart, with different images", best=None, runner_up=other, top=best)
     named, count = conversation.named_images(), len(dialogues[best.position].images)
     if named > count:
         return Match(conversation, NO_MATCH, f"{best.key} scores {best.score:.3f} but has {count} image(s) and the "
-                     f"questions name Image{named}", best=None, runner_up=best)
+                     f"questions name Image{named}", best=None, runner_up=runner, top=best)
     matched = sum(1 for index, _ in best.pairs if index is not None)
-    margin = f", runner-up {runner.key} {runner.score:.3f}" if runner is not None and runner.key not in equivalent \
-        else ""
+    margin = f", runner-up {runner.key} {runner.score:.3f}" if runner is not None else ""
     reason = f"{best.key} scores {best.score:.3f} ({matched}/{len(best.pairs)} turns){margin}"
-    return Match(conversation, MATCHED, reason, best=best, equivalent=equivalent)
+    return Match(conversation, MATCHED, reason, best=best, runner_up=runner, equivalent=equivalent, top=best)
 
 
 def mapping_csv(matches: Sequence[Match], dialogues: Sequence[Any]) -> str:
@@ -261,17 +341,35 @@ def mapping_csv(matches: Sequence[Match], dialogues: Sequence[Any]) -> str:
     writer.writerow(MAPPING_COLUMNS)
     for match in matches:
         dialogue = dialogues[match.best.position] if match.best is not None else None
+        score = f"{match.top.score:.3f}" if match.top is not None else ""
+        runner = match.runner_up if match.runner_up is not match.top else None
+        rival = [runner.key, f"{runner.score:.3f}"] if runner is not None else ["", ""]
+        shared = " ".join(match.shared_with)
         for k, (turn, _question) in enumerate(match.conversation.turns):
             if dialogue is None or match.best is None:
-                writer.writerow([match.conversation.id, turn, match.status, "", "", "", "", match.reason])
+                writer.writerow([match.conversation.id, turn, match.status, "", "", "", "", score, *rival, "",
+                                 match.reason])
                 continue
             index, value = match.best.pairs[k]
             note = "" if index is not None else f"no MMDU question reaches similarity {QUESTION_MIN}"
             if match.equivalent and k == 0:
                 note = f"identical copies: {' '.join(match.equivalent)}"
             writer.writerow([match.conversation.id, turn, match.status, dialogue.file, dialogue.id,
-                             "" if index is None else index, f"{value:.3f}" if index is not None else "", note])
+                             "" if index is None else index, f"{value:.3f}" if index is not None else "", score,
+                             *rival, shared, note])
     return out.getvalue()
+
+
+def shared_lines(matches: Sequence[Match]) -> list[str]:
+    """One line per MMDU dialogue matched by more than one conversation (the release should not reuse one)."""
+    lines, done = [], set()
+    for match in matches:
+        if match.shared_with and match.best is not None and match.best.key not in done:
+            done.add(match.best.key)
+            ids = ", ".join([match.conversation.id, *match.shared_with])
+            lines.append(f"MMDU dialogue {match.best.key} is matched by conversations {ids} (the release should "
+                         "not reuse a dialogue: check them in the mapping's shared_with column)")
+    return lines
 
 
 def summary_line(matches: Sequence[Match]) -> str:

@@ -704,7 +704,10 @@ def attach_mmdu(rows: list[dict[str, Any]], release: OfficialRelease, data: Any,
             hashes[position] = data.sha256(dialogues[position])
         return hashes[position]
 
-    matches = match_conversations(official_questions(release), dialogues, images_of, tick=tick)
+    # images are decoded for the dialogues a decision rests on, before it is taken: one that does not decode is
+    # left out (a malformed record, reported by the caller) and the conversation decided without it
+    matches = match_conversations(official_questions(release), dialogues, images_of, tick=tick,
+                                  usable=lambda position: data.usable(dialogues[position]))
     attached = 0
     for row, match in zip(rows, matches, strict=True):
         if match.status != MATCHED or match.best is None:

@@ -5,9 +5,12 @@ wrap it in each trainer's calling convention without importing any trainer:
 
 - ``trl_reward`` (``make_trl_reward`` for options): TRL ``GRPOTrainer`` reward function;
 - ``verl_compute_score`` and ``MMMTIFInteraction``: verl ``custom_reward_function`` and multi-turn interaction;
-- ``openrlhf_reward``: OpenRLHF ``reward_func(queries, prompts, labels)``.
+- ``openrlhf_reward``: OpenRLHF ``reward_func(queries, prompts, labels)``;
+- ``generator.rewards.verifiers_env``: a Prime Intellect ``verifiers`` multi-turn environment (imports verifiers,
+  so it is loaded by its dotted name, never from here).
 
-This package depends only on ``generator.scoring`` and ``generator.common`` (checked by the architecture test).
+The adapters depend only on ``generator.scoring``, ``generator.core`` and ``generator.common``; the verifiers
+environment also on ``generator.running`` for the messages (checked by the architecture test).
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ The client therefore retries those cases with exponential backoff, honours ``Ret
 from the request key (not from the global RNG), so two runs of the same job sleep the same amounts. Other 4xx
 answers (bad model name, bad key, request too large) are not retried: repeating them cannot help.
 
-Why aiohttp: against a server answering after 100 ms (in its own process, 2 cores) a plain aiohttp loop keeps
-88-96% of the ideal throughput up to 128 concurrent requests, where the thread-per-request urllib client fell to
-41% and naive async loops on the ``openai`` SDK and httpx to 4-6% (see docs/benchmarks.md).
+Why aiohttp: one event loop keeps hundreds of requests in flight at a small CPU cost per request, which a thread
+per request did not; ``scripts/bench_runner.py`` measures the runner against a plain aiohttp loop (figures in
+docs/benchmarks.md).
 
 Safety rules the client keeps whatever the server does:
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import inspect
 import json
 import socket
@@ -45,6 +46,14 @@ _ERROR_BODY_READ = 65536
 _FRAGMENT = 6
 _MAX_REDIRECTS = 5
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: Stands for the messages array in :meth:`ChatClient.payload_frame` (a NUL cannot come from a model name).
+_MESSAGES_MARK = "\x00mmmtif-messages\x00"
+_MESSAGES_MARK_JSON = json.dumps(_MESSAGES_MARK).encode()
+#: A body in pieces is sent piece by piece (no copy into one buffer) from this size on; smaller ones are joined.
+_PIECES_MIN_BYTES = 65536
+
+#: A request body: encoded bytes, or pieces of them sent one after the other (see :meth:`ChatClient.send`).
+Body = bytes | tuple[bytes, ...]
 
 
 class ChatError(Exception):
@@ -205,6 +214,40 @@ def parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
 Sleep = Callable[[float], "Awaitable[None] | None"]
 
 
+@functools.cache
+def _pieces_payload_class() -> type:
+    """An aiohttp payload that writes a body given in pieces one piece after the other (aiohttp is imported late)."""
+    from aiohttp import payload
+
+    class PiecesPayload(payload.Payload):
+        _autoclose = True  # holds no resource
+
+        def __init__(self, pieces: tuple[bytes, ...]) -> None:
+            super().__init__(pieces, content_type="application/json")
+            self._length = sum(len(piece) for piece in pieces)
+            self._size = self._length
+
+        def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+            return b"".join(self._value).decode(encoding, errors)
+
+        async def write(self, writer: Any) -> None:
+            for piece in self._value:
+                if piece:
+                    await writer.write(piece)
+
+        async def write_with_length(self, writer: Any, content_length: int | None) -> None:
+            if content_length is None or content_length >= self._length:
+                await self.write(writer)
+            else:
+                await writer.write(b"".join(self._value)[:content_length])
+
+    return PiecesPayload
+
+
+def _pieces_payload(pieces: tuple[bytes, ...]) -> Any:
+    return _pieces_payload_class()(pieces)
+
+
 class ChatClient:
     """POSTs chat completions to one endpoint over one pooled aiohttp session.
 
@@ -228,7 +271,9 @@ class ChatClient:
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
         self._sleep = sleep
-        self._user_agent = user_agent
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": user_agent}
+        if self._api_key:
+            self._headers["Authorization"] = f"Bearer {self._api_key}"
         self._connections = int(connections)
         self._session: Any = None
         self._answered = False  # a refused connection after an answer is a restart, before one a wrong URL
@@ -296,17 +341,17 @@ class ChatClient:
             return ""
         return raw.decode("utf-8", "replace")
 
-    async def _attempt(self, payload: bytes) -> tuple[str, str | None, dict[str, Any]]:
+    async def _attempt(self, payload: Body) -> tuple[str, str | None, dict[str, Any]]:
         import aiohttp
 
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "User-Agent": self._user_agent}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        headers = self._headers
+        data: Any = payload
+        if not isinstance(payload, bytes):
+            data = _pieces_payload(payload) if sum(map(len, payload)) >= _PIECES_MIN_BYTES else b"".join(payload)
         url = self.url
         try:
             for _hop in range(_MAX_REDIRECTS + 1):
-                async with self._session.post(url, data=payload, headers=headers,
+                async with self._session.post(url, data=data, headers=headers,
                                               allow_redirects=False) as response:
                     status = response.status
                     if status in (301, 302, 303, 307, 308):
@@ -363,10 +408,8 @@ class ChatClient:
     # ------------------------------------------------------------------------------------------- requests
 
     @staticmethod
-    def payload(messages: list[dict[str, Any]], *, model: str, temperature: float | None = None,
-                max_tokens: int | None = None, seed: int | None = None,
-                extra: dict[str, Any] | None = None) -> bytes:
-        """The JSON body of one request."""
+    def _body(messages: Any, model: str, temperature: float | None, max_tokens: int | None, seed: int | None,
+              extra: dict[str, Any] | None) -> bytes:
         body: dict[str, Any] = {"model": model, "messages": messages}
         if temperature is not None:
             body["temperature"] = temperature
@@ -378,6 +421,26 @@ class ChatClient:
             body.update(extra)
         return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
+    @classmethod
+    def payload(cls, messages: list[dict[str, Any]], *, model: str, temperature: float | None = None,
+                max_tokens: int | None = None, seed: int | None = None,
+                extra: dict[str, Any] | None = None) -> bytes:
+        """The JSON body of one request."""
+        return cls._body(messages, model, temperature, max_tokens, seed, extra)
+
+    @classmethod
+    def payload_frame(cls, *, model: str, temperature: float | None = None, max_tokens: int | None = None,
+                      seed: int | None = None, extra: dict[str, Any] | None = None) -> tuple[bytes, bytes | None]:
+        """The body of :meth:`payload` around its ``messages`` array: ``(before, after)``.
+
+        ``before + encoded messages array + after`` is byte for byte what :meth:`payload` gives, so a caller that
+        keeps its messages encoded need not encode them again. When ``extra`` replaces ``messages``, the body holds
+        none: the result is ``(whole body, None)``.
+        """
+        frame = cls._body(_MESSAGES_MARK, model, temperature, max_tokens, seed, extra)
+        before, found, after = frame.partition(_MESSAGES_MARK_JSON)
+        return (before, after) if found else (frame, None)
+
     async def acomplete(self, messages: list[dict[str, Any]], *, model: str, key: str = "",
                         temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None,
                         extra: dict[str, Any] | None = None) -> ChatResult:
@@ -386,8 +449,13 @@ class ChatClient:
                                extra=extra)
         return await self.send(payload, key=key)
 
-    async def send(self, payload: bytes, *, key: str = "") -> ChatResult:
-        """POST an encoded body (see :meth:`payload`) with the retry policy."""
+    async def send(self, payload: Body, *, key: str = "") -> ChatResult:
+        """POST an encoded body (see :meth:`payload`) with the retry policy.
+
+        The body may come in pieces (a tuple of bytes, such as the pre-encoded images of a conversation between
+        the encoded text around them): a large one is then written to the connection piece by piece, so that no
+        copy of the whole body is made.
+        """
         if self._session is None:
             await self.open()
         attempt = 0

@@ -99,12 +99,8 @@ def _pil_to_bytes(img: Any) -> tuple[bytes, str]:
     return buffer.getvalue(), "image/png"
 
 
-def image_data_uri(image: Any) -> str:
-    """A ``data:`` URI for a dataset image: a ``{"bytes", "path"}`` dict, raw bytes, a PIL image or a path.
-
-    Bytes in a format chat APIs accept (PNG, JPEG, GIF, WebP) are passed through untouched, which is both faster
-    and byte-stable; anything else is re-encoded as PNG.
-    """
+def _image_bytes(image: Any) -> tuple[bytes, str]:
+    """The bytes to send for a dataset image and their MIME type (see :func:`image_data_uri`)."""
     data: bytes | None = None
     if isinstance(image, dict):
         data = image.get("bytes")
@@ -116,13 +112,31 @@ def image_data_uri(image: Any) -> str:
         data = bytes(image)
     elif isinstance(image, (str, Path)):
         data = Path(image).read_bytes()
-    if data is not None:
-        mime = _sniff_mime(data)
-        if mime is None:
-            data, mime = _reencode_png(data), "image/png"
-    else:
-        data, mime = _pil_to_bytes(image)
+    if data is None:
+        return _pil_to_bytes(image)
+    mime = _sniff_mime(data)
+    if mime is None:
+        return _reencode_png(data), "image/png"
+    return data, mime
+
+
+def image_data_uri(image: Any) -> str:
+    """A ``data:`` URI for a dataset image: a ``{"bytes", "path"}`` dict, raw bytes, a PIL image or a path.
+
+    Bytes in a format chat APIs accept (PNG, JPEG, GIF, WebP) are passed through untouched, which is both faster
+    and byte-stable; anything else is re-encoded as PNG.
+    """
+    data, mime = _image_bytes(image)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def image_json(image: Any) -> bytes:
+    """:func:`image_data_uri` as a JSON string, quotes included, encoded (base64 needs no escaping).
+
+    Built as bytes directly: the base64 text of an image is most of a request, and is never copied into a ``str``.
+    """
+    data, mime = _image_bytes(image)
+    return b"".join((b'"data:', mime.encode("ascii"), b";base64,", base64.b64encode(data), b'"'))
 
 
 def build_messages(row: dict[str, Any], turn_index: int, history: Sequence[str],
@@ -145,16 +159,23 @@ def build_messages(row: dict[str, Any], turn_index: int, history: Sequence[str],
     if system_prompt:
         messages.append({"role": "system", "content": system_prompt})
     for position in range(turn_index + 1):
-        prompt = turns[position]["prompt"]
-        if position == 0 and image_uris:
-            content: Any = [{"type": "image_url", "image_url": {"url": uri}} for uri in image_uris]
-            content.append({"type": "text", "text": prompt})
-        else:
-            content = prompt
-        messages.append({"role": "user", "content": content})
+        messages.append(_user_message(turns[position]["prompt"], image_uris if position == 0 else ()))
         if position < turn_index:
-            messages.append({"role": "assistant", "content": history[position]})
+            messages.append(_assistant_message(history[position]))
     return messages
+
+
+def _user_message(prompt: str, image_uris: Sequence[str]) -> dict[str, Any]:
+    """A user message: the images (if any) as ``image_url`` parts before the text, else the text alone."""
+    if not image_uris:
+        return {"role": "user", "content": prompt}
+    content: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": uri}} for uri in image_uris]
+    content.append({"type": "text", "text": prompt})
+    return {"role": "user", "content": content}
+
+
+def _assistant_message(text: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": text}
 
 
 def reference_history(row: dict[str, Any]) -> list[str]:
@@ -172,15 +193,17 @@ def reference_history(row: dict[str, Any]) -> list[str]:
     return answers
 
 
+SOURCE_HISTORY_MISSING = ("no answer of its own to use as history (--history source needs a dataset whose every turn "
+                          "carries its source's answer, such as one generated from mmdu:)")
+
+
 def source_history(row: dict[str, Any]) -> list[str]:
     """The dataset's own answer of every turn, verbatim (MMDU's answers: they ignore the format instructions)."""
     answers = []
     for turn in row["turns"]:
         answer = turn.get("reference_answer") or ""
         if not answer:
-            raise UserError("no answer of its own to use as history (--history source needs a dataset whose "
-                            "turns carry their source's answers, such as one generated from mmdu:)",
-                            where=f"conversation {row.get('id')}: turn {turn.get('turn')}")
+            raise UserError(SOURCE_HISTORY_MISSING, where=f"conversation {row.get('id')}: turn {turn.get('turn')}")
         answers.append(answer)
     return answers
 
@@ -264,7 +287,9 @@ class ResponseLog:
         self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (held for the whole run)
         self._claim()
         self._pending: list[str] = []
+        self.keys: list[Key] = []  # of the lines appended, in the order they are written
         self._cond = threading.Condition()
+        self._idle = False  # the writer waits for a line (only then does :meth:`append` wake it)
         self._closing = False
         self._error: OSError | None = None
         self._writer = threading.Thread(target=self._write_loop, name="mmmtif-response-log", daemon=True)
@@ -287,7 +312,9 @@ class ResponseLog:
         while True:
             with self._cond:
                 while not self._pending and not self._closing:
+                    self._idle = True
                     self._cond.wait()
+                self._idle = False
                 closing = self._closing
             if not closing:
                 # let answers that arrive together gather: one write and one fsync for all of them, and fewer
@@ -316,7 +343,10 @@ class ResponseLog:
         line = format_record(record) + "\n"
         with self._cond:
             self._pending.append(line)
-            self._cond.notify()
+            self.keys.append((record["id"], record["turn"], record["sample"]))
+            if self._idle:  # while answers keep coming the writer never waits, and nothing needs waking
+                self._idle = False
+                self._cond.notify()
 
     def close(self) -> None:
         """Write what is queued, fsync, close; raises the writer's error if there was one."""
@@ -328,11 +358,28 @@ class ResponseLog:
         self._raise_error()
 
 
-def sort_output(path: Path) -> int:
-    """Rewrite the file sorted by (id, turn, sample), first occurrence of a key kept; atomic. Returns lines."""
-    existing = read_existing(path)
-    lines = [format_record(existing.records[key]) for key in sorted(existing.records)]
-    atomic.write_text(path, "".join(line + "\n" for line in lines), fsync=True)
+def sort_output(path: Path, *, earlier: ExistingOutput | None = None, appended_at: int = 0,
+                appended: Sequence[Key] = ()) -> int:
+    """Rewrite the file sorted by (id, turn, sample), first occurrence of a key kept; atomic. Returns lines.
+
+    A run that knows what the file held when it started (``earlier``, as :func:`read_existing` read it, then
+    ``appended_at`` bytes) and the keys of the lines it appended since, in order, passes them: its own lines are
+    then moved as they are instead of being parsed and encoded again. Should the lines after ``appended_at`` not
+    be exactly those, the whole file is read again.
+    """
+    lines: dict[Key, bytes] | None = None
+    if earlier is not None:
+        with open(path, "rb") as handle:
+            handle.seek(appended_at)
+            tail = handle.read().split(b"\n")
+        if len(tail) == len(appended) + 1 and not tail[-1]:
+            lines = {key: format_record(record).encode("utf-8") for key, record in earlier.records.items()}
+            for key, line in zip(appended, tail[:-1], strict=True):
+                lines.setdefault(key, line)
+    if lines is None:
+        existing = read_existing(path)
+        lines = {key: format_record(record).encode("utf-8") for key, record in existing.records.items()}
+    atomic.write_bytes(path, b"".join(lines[key] + b"\n" for key in sorted(lines)), fsync=True)
     return len(lines)
 
 
@@ -385,6 +432,7 @@ class _Conversation:
     id: str
     turn_numbers: list[int]
     digest: str  # of the system prompt and every prompt: what the model is asked, whatever --limit says
+    unanswered: int | None = None  # the first turn number without an answer of its own (reference_answer)
 
 
 def conversation_digest(system_prompt: str, turns: Sequence[dict[str, Any]]) -> str:
@@ -409,19 +457,8 @@ def _json_placeholder(index: int) -> bytes:
     return json.dumps(_image_placeholder(index)).encode()
 
 
-def _json_uri(uri: str) -> bytes:
-    """A data URI as its JSON string (quotes included); base64 data URIs need no escaping."""
-    if uri.startswith("data:") and uri.isascii() and '"' not in uri and "\\" not in uri:
-        return b'"' + uri.encode("ascii") + b'"'  # what json.dumps gives, without scanning it twice
-    return json.dumps(uri, ensure_ascii=False).encode("utf-8")
-
-
 def splice_images(body: bytes, json_uris: Sequence[bytes]) -> bytes:
-    """Put each image's pre-encoded JSON string where its placeholder stands in an encoded request body.
-
-    Images are 95% of a request's bytes and identical in every turn of a conversation; encoding them into JSON
-    once per conversation instead of once per request is what keeps the runner close to a bare HTTP loop.
-    """
+    """Put each image's pre-encoded JSON string where its placeholder stands in an encoded request body."""
     parts, start = [], 0
     for index, uri in enumerate(json_uris):
         marker = _json_placeholder(index)
@@ -434,27 +471,82 @@ def splice_images(body: bytes, json_uris: Sequence[bytes]) -> bytes:
     return b"".join(parts)
 
 
+def _encode(message: dict[str, Any]) -> bytes:
+    """One message as it stands inside the body :meth:`ChatClient.payload` encodes."""
+    return json.dumps(message, ensure_ascii=False).encode("utf-8")
+
+
+class EncodedConversation:
+    """A conversation's messages encoded once, so that a request body is a few joins, not a JSON encoding.
+
+    Images are 95% of a request's bytes and the same in every turn of a conversation: the first user message
+    (images included) is encoded once and sent as its own piece of every body (:meth:`ChatClient.send` writes
+    pieces without copying them into one buffer); each later user message and each fixed earlier answer is encoded
+    once too, and an answer of the model's own the first time a later turn needs it. :meth:`body` gives bytes for
+    bytes what ``ChatClient.payload(build_messages(...))`` gives (the tests check it).
+    """
+
+    def __init__(self, row: dict[str, Any], fixed_history: list[str] | None) -> None:
+        self.row = row
+        turns = row["turns"]
+        images = row.get("images") or []
+        first = _encode(_user_message(turns[0]["prompt"], [_image_placeholder(k) for k in range(len(images))]))
+        # the first user message; the others are text only
+        self.users = [splice_images(first, [image_json(img) for img in images])] if images else [first]
+        self.users += [_encode(_user_message(turn["prompt"], ())) for turn in turns[1:]]
+        system_prompt = row.get("system_prompt") or ""
+        self.opening = b"[" + (_encode({"role": "system", "content": system_prompt}) + b", " if system_prompt
+                               else b"")
+        self.fixed = None if fixed_history is None else [_encode(_assistant_message(text))
+                                                         for text in fixed_history]
+        self._answers: dict[int, bytes] = {}
+
+    def body(self, frame: tuple[bytes, bytes | None], turn_index: int,
+             answer: Callable[[int], str] | None = None) -> tuple[bytes, ...]:
+        """The request body of the turn at ``turn_index`` in pieces (join them for the bytes).
+
+        ``frame`` is :meth:`ChatClient.payload_frame`; the earlier answers are the fixed history, or else
+        ``answer(position)`` (the model's own, encoded the first time they are asked for).
+        """
+        before, after = frame
+        if after is None:  # the extra body fields replace the messages
+            return (before,)
+        rest = []
+        for position in range(turn_index):
+            if self.fixed is not None:
+                earlier = self.fixed[position]
+            elif position in self._answers:
+                earlier = self._answers[position]
+            elif answer is None:
+                raise ValueError("an answer of the model's own is needed for the history")
+            else:
+                earlier = self._answers[position] = _encode(_assistant_message(answer(position)))
+            rest += [b", ", earlier, b", ", self.users[position + 1]]
+        rest += [b"]", after]
+        return before + self.opening, self.users[0], b"".join(rest)
+
+
 class _PreparedCache:
-    """Image URIs and reference answers per conversation, kept for the few conversations in flight."""
+    """The encoded conversations in flight, kept for the few conversations being asked at a time."""
 
     def __init__(self, rows: Sequence[dict[str, Any]], reference_fn: Callable[[dict[str, Any]], list[str]] | None,
                  capacity: int) -> None:
         self._rows = rows
         self._reference_fn = reference_fn
         self._capacity = max(4, capacity)
-        self._items: OrderedDict[int, tuple[dict[str, Any], list[bytes], list[str] | None]] = OrderedDict()
+        self._items: OrderedDict[int, EncodedConversation] = OrderedDict()
 
-    def get(self, index: int) -> tuple[dict[str, Any], list[bytes], list[str] | None]:
-        if index in self._items:
+    def get(self, index: int) -> EncodedConversation:
+        item = self._items.get(index)
+        if item is not None:
             self._items.move_to_end(index)
-            return self._items[index]
+            return item
         row = self._rows[index]
-        uris = [_json_uri(image_data_uri(img)) for img in (row.get("images") or [])]
-        reference = self._reference_fn(row) if self._reference_fn is not None else None
-        self._items[index] = (row, uris, reference)
+        item = self._items[index] = EncodedConversation(
+            row, self._reference_fn(row) if self._reference_fn is not None else None)
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
-        return self._items[index]
+        return item
 
 
 def _conversations(rows: Sequence[dict[str, Any]], limit: int | None) -> list[_Conversation]:
@@ -478,8 +570,9 @@ def _conversations(rows: Sequence[dict[str, Any]], limit: int | None) -> list[_C
         numbers = [int(turn["turn"]) for turn in turns]
         if len(set(numbers)) != len(numbers):
             raise UserError("turn numbers repeat", where=f"conversation {conv_id}")
+        unanswered = next((int(turn["turn"]) for turn in turns if not turn.get("reference_answer")), None)
         result.append(_Conversation(index=index, id=conv_id, turn_numbers=numbers,
-                                    digest=conversation_digest(system, turns)))
+                                    digest=conversation_digest(system, turns), unanswered=unanswered))
     return result
 
 
@@ -521,6 +614,10 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
 
     out = Path(out_path)
     conversations = _conversations(rows, limit)
+    if options.history == "source":  # before the first request, not at the first turn that lacks an answer
+        missing = next((c for c in conversations if c.unanswered is not None), None)
+        if missing is not None:
+            raise UserError(SOURCE_HISTORY_MISSING, where=f"conversation {missing.id}: turn {missing.unanswered}")
     log = ResponseLog(out)  # claims the file before reading what an earlier run left
     try:
         existing = read_existing(out)
@@ -529,6 +626,7 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
         raise
     try:
         _check_resumable(existing, conversations, options, out)
+        appended_at = out.stat().st_size  # what this run appends starts here
     except BaseException:
         log.close()
         raise
@@ -575,24 +673,26 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
 
     def fingerprint_of(conv: _Conversation) -> str:
         if conv.index not in fingerprints:
-            fingerprints[conv.index] = conversation_fingerprint(cache.get(conv.index)[0])
+            fingerprints[conv.index] = conversation_fingerprint(cache.get(conv.index).row)
         return fingerprints[conv.index]
 
-    def messages_for(conv_pos: int, turn_pos: int) -> list[dict[str, Any]]:
-        conv = conversations[conv_pos]
-        row, uris, reference = cache.get(conv.index)
-        if reference is not None:
-            history = reference[:turn_pos]
-        else:
-            history = [answers[(conv.id, number, 0)] for number in conv.turn_numbers[:turn_pos]]
-        return build_messages(row, turn_pos, history, [_image_placeholder(k) for k in range(len(uris))])
+    frames: dict[int | None, tuple[bytes, bytes | None]] = {}
 
-    def payload(conv_pos: int, turn: int, sample: int, messages: list[dict[str, Any]]) -> bytes:
+    def frame(seed: int | None) -> tuple[bytes, bytes | None]:
+        if seed in frames:
+            return frames[seed]
+        made = client.payload_frame(model=options.model, temperature=options.temperature,
+                                    max_tokens=options.max_tokens, seed=seed, extra=options.extra_body)
+        if seed is None:  # the same for every request; a seed differs per request
+            frames[seed] = made
+        return made
+
+    def payload(conv_pos: int, turn_pos: int, sample: int) -> tuple[bytes, ...]:
         conv = conversations[conv_pos]
-        seed = None if options.seed is None else derive_seed(options.seed, conv.id, turn, sample) % (2 ** 31)
-        body = client.payload(messages, model=options.model, temperature=options.temperature,
-                              max_tokens=options.max_tokens, seed=seed, extra=options.extra_body)
-        return splice_images(body, cache.get(conv.index)[1])
+        number = conv.turn_numbers[turn_pos]
+        seed = None if options.seed is None else derive_seed(options.seed, conv.id, number, sample) % (2 ** 31)
+        return cache.get(conv.index).body(
+            frame(seed), turn_pos, lambda position: answers[(conv.id, conv.turn_numbers[position], 0)])
 
     bar = progress(total=summary.total, desc=f"{options.model}", unit="resp", quiet=quiet)
     bar.n = bar.initial = summary.already_done
@@ -641,7 +741,7 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
         finished: asyncio.Queue[tuple[tuple[int, int, int], ChatResult | ChatError]] = asyncio.Queue()
         in_flight: dict[tuple[int, int, int], asyncio.Task[None]] = {}
 
-        async def one(item: tuple[int, int, int], body: bytes, key: str) -> None:
+        async def one(item: tuple[int, int, int], body: tuple[bytes, ...], key: str) -> None:
             try:
                 outcome: ChatResult | ChatError = await client.send(body, key=key)
             except ChatError as exc:
@@ -655,7 +755,7 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
                         item = heapq.heappop(ready)
                         conv = conversations[item[0]]
                         number = conv.turn_numbers[item[1]]
-                        body = payload(item[0], number, item[2], messages_for(item[0], item[1]))
+                        body = payload(*item)
                         task = asyncio.ensure_future(one(item, body, f"{conv.id}\x1f{number}\x1f{item[2]}"))
                         in_flight[item] = task
                     if not in_flight and finished.empty():
@@ -683,7 +783,7 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
     bar.close()
     log.close()  # every queued line is on disk before the file is sorted
     if options.sort and not summary.failed:
-        sort_output(out)
+        sort_output(out, earlier=existing, appended_at=appended_at, appended=log.keys)
 
     if summary.failed:
         shown = "; ".join(summary.errors[:3])

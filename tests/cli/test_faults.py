@@ -457,8 +457,11 @@ def _grep_machine_paths(folder: Path, *needles: str) -> list[str]:
     return found
 
 
-def test_generated_folders_hold_no_machine_path_and_do_not_depend_on_the_working_folder(tmp_path):
+def test_generated_folders_hold_no_machine_path_and_do_not_depend_on_the_working_folder(tmp_path, mmdu_folder,
+                                                                                         official_subset):
     import tempfile
+
+    mmdu_root = mmdu_folder[0]
 
     _folder(tmp_path / "imgs", [{"file_name": "a.png", "question": "Which colour?", "answer": "red",
                                  "license": "cc-by-4.0", "attribution": "me"},
@@ -468,7 +471,8 @@ def test_generated_folders_hold_no_machine_path_and_do_not_depend_on_the_working
     for name, source, cwd in (("folder_rel", "folder:imgs", tmp_path),
                               ("folder_abs", f"folder:{tmp_path / 'imgs'}", tmp_path),
                               ("folder_abs2", f"folder:{tmp_path / 'imgs'}", tmp_path / "elsewhere"),
-                              ("hf", "hf:imgs", tmp_path), ("photos", "photos", tmp_path)):
+                              ("hf", "hf:imgs", tmp_path), ("photos", "photos", tmp_path),
+                              ("mmdu", f"mmdu:{mmdu_root}", tmp_path)):
         out = tmp_path / name
         result = run("--turns", "2", "--conversations", "2", "--seed", "3", "--source", source, "--out", str(out),
                      "--quiet", cwd=cwd, code=GEN)
@@ -478,7 +482,11 @@ def test_generated_folders_hold_no_machine_path_and_do_not_depend_on_the_working
     official = tmp_path / "official"
     assert run("import-official", str(csv_path), "--out", str(official), "--quiet").returncode == 0
     made["official"] = official
-    needles = {str(tmp_path), os.getcwd(), tempfile.gettempdir() + "/", str(ROOT)}
+    rebuilt = tmp_path / "official-mmdu"
+    result = run("import-official", str(official_subset), "--mmdu", str(mmdu_root), "--out", str(rebuilt), "--quiet")
+    assert result.returncode == 0, result.stderr
+    made["official-mmdu"] = rebuilt
+    needles = {str(tmp_path), os.getcwd(), tempfile.gettempdir() + "/", str(ROOT), str(mmdu_root)}
     for name, folder in made.items():
         assert _grep_machine_paths(folder, *needles) == [], name
     # the same arguments give the same bytes from another working folder

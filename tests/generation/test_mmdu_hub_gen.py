@@ -174,3 +174,83 @@ def test_reference_history_on_open_mmdu_answers_obeys_the_rules_without_the_answ
     assert len(witnesses) == len(row["turns"])
     assert all("MMDU answer" not in w for w in witnesses)
     assert source_history(row) == [t["reference_answer"] for t in row["turns"]]
+
+
+def test_a_chat_holds_only_its_dialogue_questions_and_too_many_turns_are_refused(mmdu_folder, tmp_path):
+    """With the default 20 turns only the two 20-question dialogues qualify; 21 turns is refused in one line."""
+    import pyarrow.parquet as pq
+
+    root, _ = mmdu_folder
+    by_key = {d.key: d for d in dialogues()}
+    out = tmp_path / "twenty"
+    result = CliRunner().invoke(cli, ["gen", "--source", f"mmdu:{root}", "--conversations", "3", "--out", str(out),
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(sorted((out / "mmmt-if").glob("*.parquet")), columns=["image_meta", "turns"]).to_pylist()
+    for row in rows:
+        spec = json.loads(row["image_meta"][0]["spec"])
+        source = by_key[f"{spec['file']}#{spec['dialogue']}"]
+        assert len(row["turns"]) == 20 == len(source.questions)
+        assert all(t["reference_answer"] == f"MMDU answer {k + 1} of {source.id}." for k, t in enumerate(row["turns"]))
+    refused = CliRunner().invoke(cli, ["gen", "--source", f"mmdu:{root}", "--turns", "21", "--conversations", "1",
+                                       "--out", str(tmp_path / "x")])
+    assert refused.exit_code != 0 and not (tmp_path / "x").exists()
+    assert refused.output.count("\n") == 1 and "Traceback" not in refused.output
+    assert "has 21 questions (the longest has 20): use --turns 20 or fewer" in refused.output
+
+
+def test_source_history_is_refused_before_the_first_request_when_a_turn_has_no_answer(tmp_path):
+    from fake_openai_server import FakeServer
+    from mmdu_fixtures import image_bytes
+
+    record = {"id": "r", "image": ["/p/a.jpg", "/p/b.jpg"], "conversations": [
+        {"from": "user", "value": "Image1: <ImageHere>; Image2: <ImageHere>. Compare Image1 and Image2."},
+        {"from": "assistant", "value": "They differ."},
+        {"from": "user", "value": "Which is brighter?"}, {"from": "assistant", "value": ""},
+        {"from": "user", "value": "Describe Image2."}, {"from": "assistant", "value": "A square."}]}
+    (tmp_path / "src" / "p").mkdir(parents=True)
+    for k, name in enumerate(("a", "b")):
+        (tmp_path / "src" / "p" / f"{name}.jpg").write_bytes(image_bytes(k))
+    (tmp_path / "src" / "benchmark.json").write_text(json.dumps([record]))
+    out = tmp_path / "set"
+    done = CliRunner().invoke(cli, ["gen", "--source", f"mmdu:{tmp_path / 'src'}", "--turns", "3",
+                                    "--conversations", "2", "--out", str(out), "--quiet"])
+    assert done.exit_code == 0, done.output
+    with FakeServer(tmp_path / "log.jsonl") as server:
+        result = CliRunner().invoke(cli, ["run", "--dataset", str(out), "--model", "m", "--base-url",
+                                          server.base_url, "--history", "source", "--out", str(tmp_path / "r.jsonl")])
+        assert server.requests() == []
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "turn 2: no answer of its own to use as history" in result.output
+
+
+UPLOAD_DOTS = r'''
+import json
+from huggingface_hub import HfApi, CommitOperationAdd
+api = HfApi()
+folder, repo = argv[0], "test-org/MMDU-dots"
+api.create_repo(repo, repo_type="dataset")
+records = json.load(open(folder + "/benchmark.json"))
+records["bench-0"]["image"][0] = "../../outside.jpg"
+zipped = open(folder + "/mmdu_pics.zip", "rb").read()
+api.create_commit(repo, repo_type="dataset", commit_message="dots", operations=[
+    CommitOperationAdd("benchmark.json", json.dumps(records).encode()),
+    CommitOperationAdd("mmdu_pics.zip", zipped)])
+print("uploaded")
+'''
+
+
+def test_a_hub_record_whose_image_path_leaves_the_repository_is_left_out(hub, hub_home, mmdu_folder, tmp_path):
+    root, _ = mmdu_folder
+    worker = client(hub, hub_home)
+    uploaded = worker.run([str(root)], {}, python=UPLOAD_DOTS)
+    assert uploaded.returncode == 0 and "uploaded" in uploaded.stdout, uploaded.stderr[-2000:]
+    csv_path = write_official_subset(tmp_path / "subset.csv")
+    result = worker.run(["import-official", str(csv_path), "--mmdu", "hub:test-org/MMDU-dots", "--out",
+                         str(tmp_path / "out")], {})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert ("warning: left out: benchmark.json: record bench-0: field image[0]: leads outside the MMDU source"
+            in result.stderr.splitlines())
+    assert "Traceback" not in result.stderr and "ValueError" not in result.stderr
+    # bench-0 left out: conversation 0 falls to nothing in benchmark.json (its decoy lives in mmdu-45k.json)
+    assert "MMDU match rate: 3/7 conversations" in result.stdout

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from mmdu_fixtures import dialogues, image_bytes, zip_folder
+from mmdu_fixtures import bomb_png, dialogues, image_bytes, zip_folder
 
 from generator.common.errors import UserError
 from generator.generation.sources import mmdu
@@ -151,7 +151,7 @@ def test_each_image_is_decoded_once_and_a_broken_one_is_named(tmp_path, monkeypa
     with pytest.raises(UserError) as caught:
         data.image(dialogue, 1)
     message = str(caught.value)
-    assert message.startswith("benchmark.json: record r1: field image[1] (mmdu_pics/b.jpg): not a readable image")
+    assert message.startswith("benchmark.json: record r1: field image[1] (mmdu_pics/b.jpg): cannot read the image")
     assert "\n" not in message
 
 
@@ -163,3 +163,108 @@ def test_reader_paths_are_relative_to_the_json(tmp_path: Path):
     (tmp_path / "sub" / "mine.json").write_text(json.dumps({"z": record}))
     data = open_mmdu(str(tmp_path / "sub" / "mine.json"))
     assert _keys(data) == ["mine.json#z"] and data.image(data.dialogues[0], 0)[0] == image_bytes(4)
+
+
+# ------------------------------------------------------------------------------------------------ records left out
+
+
+def _record(rid: str, paths: list[str]) -> dict:
+    markers = "; ".join(f"Image{k + 1}: <ImageHere>" for k in range(len(paths)))
+    return {"id": rid, "image": paths, "conversations": [
+        {"from": "user", "value": f"{markers}. Compare the pictures."}, {"from": "assistant", "value": "Done."},
+        {"from": "user", "value": "And the colours?"}, {"from": "assistant", "value": "Blue."}]}
+
+
+def _folder(root: Path, records: list[dict] | dict, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    (root / "benchmark.json").write_text(records if isinstance(records, str) else json.dumps(records))
+    return root
+
+
+def _left_out(data: mmdu.MMDUData) -> list[str]:
+    return [str(m) for m in data.malformed]
+
+
+@pytest.mark.parametrize("path", ["../outside.jpg", "/../outside.jpg", "pics/../../outside.jpg",
+                                  "pics/..\\..\\outside.jpg"])
+def test_an_image_path_leading_outside_the_source_leaves_its_record_out(tmp_path, path):
+    (tmp_path / "outside.jpg").write_bytes(image_bytes(1))  # exists: the message must not say so
+    root = _folder(tmp_path / "src", [_record("good", ["/pics/a.jpg", "/pics/b.jpg"]),
+                                      _record("bad", ["/pics/a.jpg", path])],
+                   {"pics/a.jpg": image_bytes(2), "pics/b.jpg": image_bytes(3)})
+    data = open_mmdu(str(root))
+    assert _keys(data) == ["benchmark.json#good"]
+    assert _left_out(data) == ["benchmark.json: record bad: field image[1]: leads outside the MMDU source"]
+    (tmp_path / "outside.jpg").unlink()
+    assert _left_out(open_mmdu(str(root))) == _left_out(data)  # the same line whether or not the file exists
+
+
+def test_a_symbolic_link_leaving_the_folder_leaves_its_record_out(tmp_path):
+    (tmp_path / "outside.jpg").write_bytes(image_bytes(1))
+    root = _folder(tmp_path / "src", [_record("good", ["/pics/a.jpg", "/pics/b.jpg"]),
+                                      _record("linked", ["/pics/a.jpg", "/pics/link.jpg"]),
+                                      _record("dangling", ["/pics/a.jpg", "/pics/gone.jpg"])],
+                   {"pics/a.jpg": image_bytes(2), "pics/b.jpg": image_bytes(3)})
+    (root / "pics" / "link.jpg").symlink_to(tmp_path / "outside.jpg")
+    (root / "pics" / "gone.jpg").symlink_to(tmp_path / "nothing-here.jpg")
+    (root / "pics" / "inside.jpg").symlink_to(root / "pics" / "b.jpg")  # a link inside the folder is fine
+    data = open_mmdu(str(root))
+    assert _keys(data) == ["benchmark.json#good"]
+    assert _left_out(data) == [
+        "benchmark.json: record linked: field image[1]: leads outside the MMDU source (a symbolic link)",
+        "benchmark.json: record dangling: field image[1]: leads outside the MMDU source (a symbolic link)"]
+    with pytest.raises(KeyError):  # the store itself never follows it either
+        data._stores["benchmark.json"].read("pics/link.jpg")
+
+
+def test_a_zip_source_never_reads_a_member_through_dots(tmp_path):
+    archive = tmp_path / "MMDU.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("pics/a.jpg", image_bytes(2))
+        handle.writestr("pics/b.jpg", image_bytes(3))
+        handle.writestr("../evil.jpg", image_bytes(4))
+        handle.writestr("benchmark.json", json.dumps([_record("good", ["/pics/a.jpg", "/pics/b.jpg"]),
+                                                      _record("bad", ["/pics/a.jpg", "../evil.jpg"])]))
+    data = open_mmdu(str(archive))
+    assert _keys(data) == ["benchmark.json#good"]
+    assert _left_out(data) == ["benchmark.json: record bad: field image[1]: leads outside the MMDU source"]
+
+
+def test_repeated_ids_in_a_dict_keyed_file_are_reported_not_dropped(tmp_path):
+    good = json.dumps(_record("r1", ["/pics/a.jpg", "/pics/b.jpg"]))
+    other = json.dumps(_record("r1", ["/pics/b.jpg", "/pics/a.jpg"]))
+    inner = json.dumps(_record("r2", ["/pics/a.jpg", "/pics/b.jpg"]))[:-1] + ', "id": "r2"}'
+    root = _folder(tmp_path, f'{{"r1": {good}, "r1": {other}, "r2": {inner}}}',
+                   {"pics/a.jpg": image_bytes(2), "pics/b.jpg": image_bytes(3)})
+    data = open_mmdu(str(root))
+    assert _keys(data) == ["benchmark.json#r1"]
+    assert data.dialogues[0].images == ("pics/a.jpg", "pics/b.jpg")  # the first record with the id is kept
+    assert _left_out(data) == ["benchmark.json: record r1: field id: repeats an earlier record's id",
+                               "benchmark.json: record r2: field id: appears twice in the record"]
+
+
+def test_a_list_entry_that_is_not_an_object_is_named_by_its_position(tmp_path):
+    root = _folder(tmp_path, [_record("r1", ["/pics/a.jpg", "/pics/b.jpg"]), 42, {"image": ["/pics/a.jpg"]}],
+                   {"pics/a.jpg": image_bytes(2), "pics/b.jpg": image_bytes(3)})
+    assert _left_out(open_mmdu(str(root))) == [
+        "benchmark.json: record at position 1: field record: not a JSON object",
+        "benchmark.json: record at position 2: field id: missing or not a string/number"]
+
+
+def test_usable_decodes_each_record_once_and_leaves_bad_images_out(tmp_path):
+    root = _folder(tmp_path, [_record("good", ["/pics/a.jpg", "/pics/b.jpg"]),
+                              _record("broken", ["/pics/a.jpg", "/pics/junk.jpg"]),
+                              _record("bomb", ["/pics/a.jpg", "/pics/bomb.png"])],
+                   {"pics/a.jpg": image_bytes(2), "pics/b.jpg": image_bytes(3), "pics/junk.jpg": b"not an image",
+                    "pics/bomb.png": bomb_png()})
+    data = open_mmdu(str(root))
+    assert [data.usable(d) for d in data.dialogues] == [True, False, False]
+    assert [data.usable(d) for d in data.dialogues] == [True, False, False]  # decided once
+    lines = _left_out(data)
+    assert lines[0].startswith("benchmark.json: record broken: field image[1]: ")
+    assert "cannot read the image" in lines[0]
+    assert lines[1].startswith("benchmark.json: record bomb: field image[1]: ")
+    assert "pixels (a decompression bomb)" in lines[1]
+    assert len(lines) == 2 and not any("object at 0x" in line or str(tmp_path) in line for line in lines)

@@ -245,3 +245,182 @@ def test_many_equally_good_dialogues_are_ambiguous_not_cut_from_the_shortlist():
     assert match.status == mm.AMBIGUOUS
     [single] = mm.match_conversations([conversation], many[:1], lambda p: (str(p),))
     assert single.status == mm.MATCHED and single.best is not None and single.best.key == "x.json#d0"
+
+
+def _dialogue(did: str, questions: list[str], images: tuple[str, ...] = ("a", "b")):
+    from generator.generation.sources.mmdu import MMDUDialogue, MMDUTurn
+
+    return MMDUDialogue(did, "x.json", images, tuple(MMDUTurn(q, q, None, ()) for q in questions))
+
+
+@pytest.mark.parametrize("rival_edit", [False, True])
+def test_a_rival_behind_many_better_covered_dialogues_is_still_scored(rival_edit):
+    """Forty fillers hold every word pair of the questions (full coverage) but score nothing; a rival read after
+    them, with the same questions (or one word changed, so less coverage than the fillers), is within the margin
+    of the true dialogue: the conversation is ambiguous however many fillers come first."""
+    first = "What is the central action depicted in the Image1 and who performs it?"
+    second = "Compare the lighting of the street scene in Image2 with the harbour at dusk."
+    conversation = mm.OfficialQuestions("c", ((1, first), (2, second)))
+    tail = " Also explain at length how the composition, the colours, the textures and the mood tell the story"
+    fillers = [_dialogue(f"filler{k:02d}", [first + tail + f" variant {k}.", second + tail + f" case {k}."],
+                         (f"f{k}", f"g{k}")) for k in range(40)]
+    rival_first = first.replace("central", "main") if rival_edit else first
+    dialogues = [_dialogue("true", [first, second]), *fillers,
+                 _dialogue("rival", [rival_first, second], ("c", "d"))]
+    [match] = mm.match_conversations([conversation], dialogues, lambda p: (dialogues[p].images[0],))
+    assert match.status == mm.AMBIGUOUS, match.reason
+    assert match.top is not None and match.top.key == "x.json#true"
+    assert match.runner_up is not None and match.runner_up.key == "x.json#rival"
+    # without the rival the true dialogue is matched, the fillers' best score is the runner-up
+    [alone] = mm.match_conversations([conversation], dialogues[:-1], lambda p: (dialogues[p].images[0],))
+    assert alone.status == mm.MATCHED and alone.best is not None and alone.best.key == "x.json#true"
+
+
+def test_upper_bound_never_falls_below_the_alignment_score():
+    questions = [q for _, q in official_questions()["1"]]
+    official = [mm.normalise(q) for q in questions]
+    for variant in ([q.upper() + " now" for q in questions], questions[::-1], questions[1::2], [questions[0]] * 3):
+        mmdu = [mm.normalise(q) for q in variant]
+        score, _ = mm.align(official, mmdu)
+        assert mm.upper_bound([mm._counts(q) for q in official], [mm._counts(q) for q in mmdu]) >= score - 1e-12
+
+
+def test_mapping_records_each_match_score_and_runner_up(rebuilt):
+    out, _ = rebuilt
+    lines = {line["conversation_id"]: line for line in _mapping(out)}
+    assert lines["0"]["score"] == "1.000"
+    # the decoy with two words changed per question is the runner-up of conversation 0
+    assert lines["0"]["runner_up"] == "mmdu-45k.json#decoy-0" and float(lines["0"]["runner_up_score"]) < 0.95
+    assert lines["3"]["status"] == mm.AMBIGUOUS and lines["3"]["runner_up"] == "mmdu-45k.json#twin-3b"
+    assert lines["4"]["status"] == mm.NO_MATCH and lines["4"]["score"] == "0.455"
+    assert all(line["shared_with"] == "" for line in lines.values())
+
+
+def test_a_decoy_alone_is_matched_and_its_score_says_so(mmdu_folder, official_subset, tmp_path):
+    """Without the genuine dialogue, the decoy with two words changed in every question clears the acceptance
+    score (it tolerates curator edits): the mapping's score column is what tells such a match from an exact one."""
+    root, _ = mmdu_folder
+    records = [r for r in json.loads((root / "mmdu-45k.json").read_text()) if r["id"] == "decoy-0"]
+    source = tmp_path / "decoy"
+    (source / "mmdu-45k_pics").mkdir(parents=True)
+    for path in records[0]["image"]:
+        (source / path.lstrip("/")).write_bytes((root / path.lstrip("/")).read_bytes())
+    (source / "mmdu-45k.json").write_text(json.dumps(records))
+    out = tmp_path / "out"
+    _import(official_subset, str(source), out, "--quiet")
+    line = next(line for line in _mapping(out) if line["conversation_id"] == "0")
+    assert line["status"] == mm.MATCHED and line["mmdu_id"] == "decoy-0"
+    assert mm.ACCEPT <= float(line["score"]) < 0.95
+
+
+def test_one_dialogue_matched_by_two_conversations_is_reported(official_subset, tmp_path):
+    from mmdu_fixtures import Dialogue, image_bytes, needed_images, record, write_official_subset
+
+    questions = official_questions()
+    merged = [q for _, q in questions["0"]] + [q for _, q in questions["2"]]
+    dialogue = Dialogue("merged", "mmdu-45k.json", merged, list(range(max(needed_images(merged), 5))))
+    source = tmp_path / "MMDU"
+    rec = record(dialogue, ("human", "gpt"), "pics")
+    for path, seed in zip(rec["image"], dialogue.images, strict=True):
+        (source / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (source / path.lstrip("/")).write_bytes(image_bytes(seed))
+    (source / "mmdu-45k.json").write_text(json.dumps([rec]))
+    csv_path = write_official_subset(tmp_path / "two.csv", ("0", "2"))
+    out = tmp_path / "out"
+    result = _import(csv_path, str(source), out)
+    assert "MMDU dialogue mmdu-45k.json#merged is matched by conversations 0, 2" in result.output
+    shared = {line["conversation_id"]: line["shared_with"] for line in _mapping(out)}
+    assert shared == {"0": "2", "2": "0"}
+
+
+@pytest.fixture(scope="module")
+def broken_images(mmdu_folder, tmp_path_factory) -> Path:
+    """The fixture with one undecodable image (45k-1) and one over Pillow's limit (45k-32, a size Pillow only
+    warns about)."""
+    import shutil
+
+    from mmdu_fixtures import bomb_png
+
+    root, _ = mmdu_folder
+    copy = tmp_path_factory.mktemp("broken") / "MMDU"
+    shutil.copytree(root, copy)
+    (copy / "mmdu-45k_pics" / "45k-1_0.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    (copy / "mmdu-45k_pics" / "45k-32_1.jpg").write_bytes(bomb_png(10000))
+    return copy
+
+
+BROKEN = ("warning: left out: mmdu-45k.json: record 45k-1: field image[0]: ",
+          "warning: left out: mmdu-45k.json: record 45k-32: field image[1]: ")
+
+
+def _check_broken_lines(stderr: str, root: Path) -> None:
+    lines = [line for line in stderr.splitlines() if line.startswith("warning: left out")]
+    assert len(lines) == 2 and all(line.startswith(start) for line, start in zip(lines, BROKEN, strict=True))
+    assert "cannot read the image" in lines[0] and "decompression bomb" in lines[1]
+    assert "DecompressionBombWarning" not in stderr and "object at 0x" not in stderr and str(root) not in stderr
+
+
+def test_an_image_that_does_not_decode_leaves_its_record_out_of_the_import(broken_images, official_subset,
+                                                                           tmp_path):
+    out = tmp_path / "out"
+    result = _import(official_subset, str(broken_images), out)
+    _check_broken_lines(result.stderr, broken_images)
+    decided = {line["conversation_id"]: (line["status"], line["mmdu_id"]) for line in _mapping(out)}
+    assert decided["1"][0] == decided["32"][0] == mm.NO_MATCH  # their dialogues were left out
+    for conversation, (status, key) in EXPECTED.items():
+        if conversation not in ("1", "32"):
+            assert decided[conversation] == (status, key.split("#")[1] if key else "")
+    assert json.loads((out / "manifest.json").read_text())["arguments"]["mmdu"]["malformed"] == 2
+
+
+def test_generation_leaves_the_same_records_out(broken_images, tmp_path):
+    out = tmp_path / "gen"
+    result = CliRunner().invoke(cli, ["gen", "--source", f"mmdu:{broken_images}", "--turns", "5",
+                                      "--conversations", "8", "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _check_broken_lines(result.stderr, broken_images)
+    used = {json.loads(meta["spec"])["dialogue"] for row in _rows_of(out, "mmmt-if") for meta in row["image_meta"]}
+    assert used and used.isdisjoint({"45k-1", "45k-32"})
+
+
+def _rows_of(folder: Path, config: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(sorted((folder / config).glob("*.parquet")), columns=["id", "image_meta", "turns"]
+                         ).to_pylist()
+
+
+@pytest.mark.parametrize(("name", "details", "mapping", "expected"), [
+    ("missing mapping", '{"id": "0", "turn": 1, "pif": 1.0}\n', "", "mapping.csv: cannot read the mapping file"),
+    ("no status column", '{"id": "0", "turn": 1, "pif": 1.0}\n', "conversation_id,turn\n0,1\n",
+     "mapping.csv: line 1: not an MMDU mapping: no column 'status'"),
+    ("header only, wrong columns", '{"id": "0", "turn": 1, "pif": 1.0}\n', "a,b\n",
+     "mapping.csv: line 1: not an MMDU mapping: no column 'conversation_id', 'status'"),
+    ("unknown status", '{"id": "0", "turn": 1, "pif": 1.0}\n', "conversation_id,status\n0,maybe\n",
+     "mapping.csv: line 2: field 'status': unknown value 'maybe'"),
+    ("no id", '{"id": "0", "turn": 1, "pif": 1.0}\n{"turn": 2, "pif": 0.5}\n', "",
+     "details.jsonl:line 2: field 'id': missing"),
+    ("pif not a number", '{"id": "0", "turn": 1, "pif": "high"}\n', None,
+     "details.jsonl:line 1: field 'pif': expected a number"),
+    ("turn not an integer", '{"id": "0", "turn": "one", "pif": 1}\n', None,
+     "details.jsonl:line 1: field 'turn'"),
+    ("not an object", '[1, 2]\n', None,
+     "details.jsonl:line 1: expected a JSON object"),
+])
+def test_the_comparison_script_refuses_bad_input_in_one_line(official_subset, tmp_path, name, details, mapping,
+                                                              expected):
+    import subprocess
+    import sys
+
+    (tmp_path / "details.jsonl").write_text(details)
+    argv = [str(official_subset), str(tmp_path / "details.jsonl")]
+    if mapping is not None:  # "" names a mapping file that does not exist
+        if mapping:
+            (tmp_path / "mapping.csv").write_text(mapping)
+        argv += ["--mapping", str(tmp_path / "mapping.csv")]
+    script = Path(__file__).resolve().parents[2] / "scripts" / "compare_official_pif.py"
+    done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True, timeout=120,
+                          cwd=script.parent.parent)
+    assert done.returncode == 2, (name, done.stdout)
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert expected in done.stderr, done.stderr

@@ -28,6 +28,7 @@ class Hostile:
 
     def __init__(self) -> None:
         self.hits: list[dict[str, str]] = []
+        self.bodies: list[bytes] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +49,7 @@ class Hostile:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 auth = self.headers.get("Authorization", "")
                 outer.hits.append({"method": self.command, "path": self.path, "auth": auth})
+                outer.bodies.append(raw)
                 if self.command != "POST":
                     self._send(200, b'{"choices": [{"message": {"content": "answer from a GET"}}]}')
                     return
@@ -187,6 +189,24 @@ def test_a_same_origin_307_is_repeated_as_the_same_post(hostile):
     assert {hit["method"] for hit in hostile.hits} == {"POST"} and len(hostile.hits) == 6
     result = ChatClient(hostile.base_url, max_retries=0).complete([{"role": "user", "content": "q"}], model="ok")
     assert result.text == "fine"
+
+
+@pytest.mark.parametrize("size", [100, 300_000])
+def test_a_body_in_pieces_arrives_whole_on_every_hop(hostile, size):
+    """Pieces are joined (small body) or written one after the other (large); a 308 repeats them whole."""
+    picture = json.dumps("".join(chr(ord("A") + (i * 31) % 26) for i in range(size)))
+    pieces = tuple(piece.encode() for piece in ('{"model": "redirect:308:/v1/chat/completions", "messages": ['
+                                                '{"role": "user", "content": ', picture, "}]", "}"))
+
+    async def send(body: tuple[bytes, ...]) -> str:
+        async with ChatClient(hostile.base_url, max_retries=0) as client:
+            return (await client.send(body)).text
+
+    with pytest.raises(ChatError, match="redirects"):
+        asyncio.run(send(pieces))
+    assert hostile.bodies == [b"".join(pieces)] * 6
+    ok = (pieces[0].replace(b"redirect:308:/v1/chat/completions", b"ok"), *pieces[1:])
+    assert asyncio.run(send(ok)) == "fine" and hostile.bodies[-1] == b"".join(ok)
 
 
 def _free_port() -> int:

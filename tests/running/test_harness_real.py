@@ -107,12 +107,33 @@ def conversation_pif(details: Path) -> dict[str, float]:
     return {conv: sum(values) / len(values) for conv, values in turns.items()}
 
 
+@pytest.fixture(scope="module")
+def mmdu_bench(tmp_path_factory, mmdu_folder, bench):
+    """A small set generated from the MMDU fixture files (its turns carry MMDU's own answers), same server."""
+    work = tmp_path_factory.mktemp("harness-mmdu")
+    subprocess.run([sys.executable, "-m", "generator.cli", "gen", "--source", f"mmdu:{mmdu_folder[0]}", "--turns",
+                    "3", "--conversations", "3", "--seed", "5", "--out", str(work / "mmmt-if"), "--quiet"],
+                   check=True, timeout=600)
+    return work, bench[1]
+
+
 @pytest.mark.parametrize("config", [None, "appended"])
 @pytest.mark.parametrize("history", ["model", "reference"])
 def test_inspect_eval_with_the_documented_commands_equals_mmmtif_run_and_score(bench, history, config):
+    inspect_equals_run_and_score(*bench, history, config)
+
+
+def test_inspect_with_source_history_sends_the_mmdu_answers_as_mmmtif_run_does(mmdu_bench):
+    work, server = mmdu_bench
+    inspect_equals_run_and_score(work, server, "source", None)
+    answers = [e["texts"] for e in server.requests() if "assistant" in e["roles"]]
+    assert answers and any("MMDU answer" in text for texts in answers for text in texts)
+
+
+def inspect_equals_run_and_score(work: Path, server: FakeServer, history: str, config: str | None) -> None:
+    """The documented inspect commands and ``mmmtif run`` + ``score`` send the same requests and agree."""
     from inspect_ai.log import list_eval_logs, read_eval_log
 
-    work, server = bench
     run_dir = work / f"inspect-{history}-{config or 'default'}"
     run_dir.mkdir()
     (run_dir / "mmmt-if").symlink_to(work / "mmmt-if")

@@ -21,6 +21,8 @@ from generator.running.client import (
     parse_retry_after,
 )
 from generator.running.runner import (
+    EncodedConversation,
+    ResponseLog,
     RunOptions,
     build_messages,
     image_data_uri,
@@ -37,6 +39,37 @@ def _row(n_turns=3, system="", n_images=2) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------------- messages
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"temperature": 0.7, "max_tokens": 64, "seed": 12345},
+    {"extra": {"top_p": 0.9, "temperature": 1.5, "stop": ["\n\n"], "note": "\u00e9t\u00e9 \u2028"}},
+    {"extra": {"messages": [{"role": "user", "content": "replaced"}]}},
+    {"extra": {"model": "other"}},
+])
+@pytest.mark.parametrize(("system", "n_images", "fixed"), [
+    ("", 2, True), ("Be brief, \u00e9l\u00e8ve \"quoted\" \\ \u2603.", 2, False), ("sys", 0, True), ("", 0, False),
+])
+def test_encoded_bodies_are_byte_for_byte_the_payload_of_the_messages(options, system, n_images, fixed):
+    row = _row(n_turns=4, system=system, n_images=n_images)
+    row["turns"][2]["prompt"] = "Unicode \u00fc\u00f1\u00ee \U0001f600 and a \"quote\" \\ and a\nnewline \x07"
+    history = ["first answer", "second \u00e9 \"answer\"\n", "", "fourth"]
+    encoded = EncodedConversation(row, history if fixed else None)
+    frame = ChatClient.payload_frame(model="m\u00f6del", **options)
+    asked: list[int] = []
+
+    def answer(position: int) -> str:
+        asked.append(position)
+        return history[position]
+
+    for turn_index in range(4):
+        expected = ChatClient.payload(build_messages(row, turn_index, history[:turn_index]), model="m\u00f6del",
+                                      **options)
+        assert b"".join(encoded.body(frame, turn_index, None if fixed else answer)) == expected
+    if not fixed and "messages" not in options.get("extra", {}):
+        assert asked == [0, 1, 2]  # each of the model's answers is encoded once
+
+
 
 @pytest.mark.parametrize(("system", "turn_index", "roles"), [
     ("", 0, ["user"]),
@@ -120,6 +153,30 @@ def test_sort_output_orders_and_deduplicates(tmp_path):
     keys = [(r["id"], r["turn"], r["sample"]) for r in map(json.loads, path.read_text().splitlines())]
     assert keys == [("c1", 1, 0), ("c1", 1, 1), ("c1", 2, 0), ("c2", 1, 0)]
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize("foreign", [False, True])
+def test_sort_output_moves_the_run_s_own_lines_as_written(tmp_path, foreign):
+    """Given what the file held and what the run appended, the sort gives the same file as a full re-read; a line
+    the run did not write sends it back to reading the whole file."""
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join([_line(5), _line(1, 2), _line(5)]) + "\n")
+    earlier = read_existing(path)
+    appended_at = path.stat().st_size
+    log = ResponseLog(path)
+    for i, turn in ((3, 1), (1, 1), (4, 2)):
+        log.append({"id": f"c{i}", "turn": turn, "sample": 0, "response": f"\u00e9 {i}\n", "latency_s": 0.125})
+    log.close()
+    if foreign:
+        with open(path, "a") as handle:
+            handle.write(_line(0) + "\n")
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(path.read_bytes())
+    assert sort_output(path, earlier=earlier, appended_at=appended_at, appended=log.keys) == 5 + foreign
+    assert sort_output(copy) == 5 + foreign
+    assert path.read_bytes() == copy.read_bytes()
+    keys = [(r["id"], r["turn"]) for r in map(json.loads, path.read_text().splitlines())]
+    assert keys == [*([("c0", 1)] if foreign else []), ("c1", 1), ("c1", 2), ("c3", 1), ("c4", 2), ("c5", 1)]
 
 
 # ------------------------------------------------------------------------------------------------ chat client

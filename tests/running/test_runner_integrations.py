@@ -205,7 +205,7 @@ def _stub_inspect(monkeypatch) -> list:
 def test_inspect_solver_sends_runner_messages_turn_by_turn(monkeypatch, history):
     recorded = _stub_inspect(monkeypatch)
     module = importlib.import_module("generator.running.integrations.inspect_task")
-    monkeypatch.setattr(module, "fixed_history", _witness)
+    monkeypatch.setattr(module, "fixed_history", lambda row, reference_fn=None: _witness(row))
     rows = _rows()
     monkeypatch.setattr(module, "_load_rows", lambda dataset, config, split: rows)
     task_obj = module.mmmt_if(dataset="unused", history=history)

@@ -128,10 +128,6 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
         from generator.generation.sources.mmdu import with_revision
 
         source = "mmdu:" + with_revision(source[len("mmdu:"):], revision)
-    if source.startswith("mmdu:") and not quiet:
-        from generator.generation.sources.mmdu import cached_mmdu, report_malformed
-
-        report_malformed(cached_mmdu(source[len("mmdu:"):]), lambda line: click.echo(line, err=True))
     parsed_map = None
     if column_map is not None:
         if not source.startswith("hf:"):
@@ -141,6 +137,16 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
 
         parsed_map = parse_column_map(column_map)
     run = GenerationRun(seed=seed, splits=splits, source=source, column_map=parsed_map, difficulty=difficulty)
+    if source.startswith("mmdu:"):
+        from generator.generation.pipeline import prepare_source
+        from generator.generation.sources.mmdu import cached_mmdu, report_malformed
+
+        data = cached_mmdu(source[len("mmdu:"):])
+        try:  # the records left out (malformed, or with an image that does not decode) are listed first
+            prepare_source(run, configs)
+        finally:
+            if not quiet:
+                report_malformed(data, lambda line: click.echo(line, err=True))
     from generator.dataset.storage import is_url
 
     if ray_address is not None and engine != "ray":

@@ -98,12 +98,14 @@ def command(csv_path: Path, out_dir: Path, overwrite: bool, allow_unknown: bool,
     if images_dir is not None:
         click.echo(f"  chats with images attached from {images_dir}: {with_images}/{len(rows)}")
     if rebuild is not None:
-        from generator.release.mmdu_match import MAPPING_FILE, MATCHED, summary_line
+        from generator.release.mmdu_match import MAPPING_FILE, MATCHED, shared_lines, summary_line
 
         click.echo(f"  {summary_line(rebuild.matches)}; mapping: {out_dir / MAPPING_FILE}")
         for match in rebuild.matches:
             if match.status != MATCHED:
                 click.echo(f"    - {match.line()} (left without images)")
+        for line in shared_lines(rebuild.matches):
+            click.echo(f"    - note: {line}")
     click.echo(f"  instruction texts recognised: {recognised}/{total} ({share})")
     click.echo(f"  departures from the row contract (recorded in the manifest): {', '.join(departures) or 'none'}")
     click.echo(f"  discrepancies in the CSV's bookkeeping: {len(release.discrepancies)}")
@@ -130,11 +132,14 @@ def _rebuild(rows: list[dict], release: Any, source: str, revision: str | None, 
         report_malformed(data, lambda line: click.echo(line, err=True))
     if not data.dialogues:
         raise UserError(f"no usable MMDU dialogue ({len(data.malformed)} malformed record(s) left out)", where=source)
+    read = len(data.malformed)
     bar = progress(total=len(data.dialogues), desc="matching MMDU", unit="dlg", quiet=quiet)
     try:
         rebuild = attach_mmdu(rows, release, data, tick=lambda: bar.update(1))
     finally:
         bar.close()
+        if not quiet:  # records left out while matching: an image that does not decode
+            report_malformed(data, lambda line: click.echo(line, err=True), start=read)
     named = source if source.startswith(HUB_PREFIX) else Path(source).name
     args = {"source": named, "revision": data.revision, "json_sha256": dict(sorted(data.digests.items())),
             "dialogues": len(data.dialogues), "malformed": len(data.malformed),

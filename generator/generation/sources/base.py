@@ -154,11 +154,13 @@ def public_location(path: str) -> str:
 
 
 def public_source(source: str) -> str:
-    """A ``--source`` value as published data records it: user paths through :func:`public_location`."""
+    """A ``--source`` value as published data records it: the paths of user sources (``folder:``, ``hf:``,
+    ``mmdu:``) through :func:`public_location`; Hub ids and other sources as given."""
     from pathlib import Path
 
     prefix, sep, rest = source.partition(":")
-    if not sep or prefix not in ("folder", "hf") or not rest:
+    kind = SOURCES.find(prefix) if sep and rest else None
+    if kind is None or kind.kind != "user":  # the user's own files: a folder, a file or a Hub repository
         return source
     path, split = rest, ""
     if prefix == "hf" and not Path(rest).expanduser().exists():

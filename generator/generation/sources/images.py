@@ -64,8 +64,10 @@ def check_image_file(path: str | os.PathLike[str], where: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """The library's message without the file path it may contain."""
+    """The library's message without the file path or the object repr (``<_io.BytesIO object at 0x...>``) it may
+    contain."""
     text = " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(re.sub(r"<[\w.]+ object at 0x[0-9a-fA-F]+>", "", text).split())
     return re.sub(r"'?/[^\s']+'?", "the file", text)
 
 

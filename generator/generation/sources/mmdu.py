@@ -10,17 +10,21 @@ so these variations are handled once:
 - ``SOURCE`` is a local folder (the JSON files next to their image zips or the unzipped folders), one JSON file,
   a zip holding JSON files and images, or ``hub:OWNER/NAME[/FILE.json][@REVISION]``, fetched with
   ``huggingface_hub.hf_hub_download`` into the library's own cache (``benchmark.json`` when no file is named);
-- a malformed record is left out and reported in one line naming the file, the record id and the field; a file
-  that is not an MMDU container at all stops the reader (:class:`UserError`);
-- every image path is checked to exist when the file is read; an image is decoded (fully loaded by Pillow) the
-  first time it is used and the result is kept, so each image is checked and decoded once per process.
+- a malformed record is left out and reported in one line naming the file, the record id (or its position in a
+  list) and the field; a file that is not an MMDU container at all stops the reader (:class:`UserError`). An id
+  repeated in a list or as a key of a dict-keyed file is malformed (the first record with that id is kept);
+- an image path that leads outside the source (``..``, a symbolic link leaving the folder) makes its record
+  malformed, decided from the path alone: the message never says whether a file exists out there;
+- every image path is checked to exist when the file is read. An image is decoded (fully loaded by Pillow, over
+  Pillow's pixel limit refused) when a record is about to be used (:meth:`MMDUData.usable`): a record with an
+  undecodable image is then left out like a malformed one, and each image is decoded once per process.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import os
 import random
 import re
 import threading
@@ -32,7 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator.common.errors import UserError
-from generator.generation.sources.base import QA, ChatMaterial, ImageSpec, Source, SourceInfo, pick_questions
+from generator.generation.sources.base import QA, ChatMaterial, ImageSpec, Source, SourceInfo
 
 LICENSE = "CC-BY-NC-4.0"
 SOURCE_NAME = "MMDU (laolao77/MMDU)"
@@ -103,22 +107,54 @@ def strip_markers(text: str) -> str:
     return " ".join(_MARKER_LIST.sub(" ", text).split())
 
 
-def parse_record(raw: Any, key: str | None, file: str) -> MMDUDialogue | Malformed:
+OUTSIDE = "leads outside the MMDU source"
+
+
+def image_path(path: str) -> str | None:
+    """MMDU's image path relative to its JSON file's folder ("/mmdu_pics/x.jpg" -> "mmdu_pics/x.jpg"), or None when
+    it leads outside (a ``..`` part). Decided from the text alone, so nothing outside the source is ever looked at."""
+    parts = [part for part in path.strip().split("/") if part not in ("", ".")]
+    if not parts or any(".." in part.split("\\") for part in parts):
+        return None
+    return "/".join(parts)
+
+
+class _Object(dict):  # type: ignore[type-arg]
+    """A JSON object that remembers the keys it repeats (``json.loads`` alone keeps the last value silently)."""
+
+    pairs: list[tuple[str, Any]] | None = None
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    value = _Object(pairs)
+    if len(value) != len(pairs):
+        value.pairs = pairs
+    return value
+
+
+def parse_record(raw: Any, key: str | None, file: str, position: int | None = None) -> MMDUDialogue | Malformed:
     """Check one record and return it as a dialogue, or the reason it is malformed.
 
-    ``key`` is the record's key in a dict container (None in a list, where ``id`` is required).
+    ``key`` is the record's key in a dict container (None in a list, where ``id`` is required and ``position``,
+    the record's 0-based place in the list, names it until its id is known).
     """
     def bad(record: str, field_name: str, problem: str) -> Malformed:
         return Malformed(file, record, field_name, problem)
 
+    label = str(key) if key is not None else f"at position {position}" if position is not None else "?"
     if not isinstance(raw, dict):
-        return bad(str(key) if key is not None else "?", "record", "not a JSON object")
+        return bad(label, "record", "not a JSON object")
     record_id = raw.get("id", key)
     if isinstance(record_id, bool) or not isinstance(record_id, str | int) or str(record_id).strip() == "":
-        return bad(str(key) if key is not None else "?", "id", "missing or not a string/number")
+        return bad(label, "id", "missing or not a string/number")
     rid = str(record_id).strip()
     if key is not None and "id" in raw and rid != str(key):
         return bad(str(key), "id", f"{rid!r} differs from the record's key {key!r}")
+    repeated = getattr(raw, "pairs", None)
+    if repeated:
+        names = [name for name, _ in repeated]
+        twice = next(name for k, name in enumerate(names) if name in names[:k])
+        return bad(rid, twice, "appears twice in the record")
     images = raw.get("image")
     if not isinstance(images, list) or not images:
         return bad(rid, "image", "expected a non-empty list of image paths")
@@ -126,7 +162,10 @@ def parse_record(raw: Any, key: str | None, file: str) -> MMDUDialogue | Malform
     for k, path in enumerate(images):
         if not isinstance(path, str) or not path.strip("/ "):
             return bad(rid, f"image[{k}]", "expected a path string")
-        paths.append(path.strip().lstrip("/"))
+        relative = image_path(path)
+        if relative is None:
+            return bad(rid, f"image[{k}]", OUTSIDE)
+        paths.append(relative)
     conversations = raw.get("conversations")
     if not isinstance(conversations, list) or not conversations:
         return bad(rid, "conversations", "expected a non-empty list of turns")
@@ -176,17 +215,19 @@ def parse_record(raw: Any, key: str | None, file: str) -> MMDUDialogue | Malform
                         set=str(kind) if isinstance(kind, str | int) else None)
 
 
-def iter_records(container: Any, file: str) -> Iterator[tuple[Any, str | None]]:
-    """(raw record, key) pairs of a dict-keyed or list container; raise UserError for anything else."""
+def iter_records(container: Any, file: str) -> Iterator[tuple[Any, str | None, int]]:
+    """(raw record, key, position) of a dict-keyed or list container, a repeated key yielding each of its records
+    in file order; raise UserError for anything else."""
     if isinstance(container, dict):
         if {"id", "image", "conversations"} <= set(container):
             raise UserError("holds one record, not a collection of records (a list or a dict keyed by id)",
                             where=file)
-        for key, raw in container.items():
-            yield raw, str(key)
+        pairs = getattr(container, "pairs", None) or list(container.items())
+        for position, (key, raw) in enumerate(pairs):
+            yield raw, str(key), position
     elif isinstance(container, list):
-        for raw in container:
-            yield raw, None
+        for position, raw in enumerate(container):
+            yield raw, None, position
     else:
         raise UserError("not an MMDU file: expected a JSON list of records or an object keyed by id", where=file)
 
@@ -201,7 +242,8 @@ class _ImageStore:
         self.label = label
         self._lock = threading.Lock()
 
-    def exists(self, path: str) -> bool:  # pragma: no cover - abstract
+    def problem(self, path: str) -> str | None:  # pragma: no cover - abstract
+        """None when ``path`` is an image of the source, else why it cannot be used."""
         raise NotImplementedError
 
     def read(self, path: str) -> bytes:  # pragma: no cover - abstract
@@ -217,6 +259,7 @@ class _FolderStore(_ImageStore):
         self.zips = list(zips) or sorted(p for p in root.glob("*.zip") if p.is_file())
         self._members: dict[str, tuple[Path, str]] | None = None
         self._open: dict[Path, zipfile.ZipFile] = {}
+        self._real_root: str | None = None
 
     def _index(self) -> dict[str, tuple[Path, str]]:
         if self._members is None:
@@ -234,13 +277,29 @@ class _FolderStore(_ImageStore):
             self._members = members
         return self._members
 
-    def exists(self, path: str) -> bool:
-        return (self.root / path).is_file() or path in self._index()
+    def _outside(self, file: Path) -> bool:
+        """Whether ``file`` resolves (through symbolic links) outside the folder; the target is never opened."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        return not Path(os.path.realpath(file)).is_relative_to(self._real_root)
+
+    def problem(self, path: str) -> str | None:
+        file = self.root / path
+        if self._outside(file):
+            return f"{OUTSIDE} (a symbolic link)"
+        if file.is_file() or path in self._index():
+            return None
+        return f"{path} not found in {self.label}"
 
     def read(self, path: str) -> bytes:
         file = self.root / path
+        if self._outside(file):
+            raise KeyError(path)
         if file.is_file():
             return file.read_bytes()
+        return self._read_member(path)
+
+    def _read_member(self, path: str) -> bytes:
         archive, member = self._index()[path]
         with self._lock:
             handle = self._open.get(archive)
@@ -261,8 +320,8 @@ class _ZipStore(_ImageStore):
     def _member(self, path: str) -> str:
         return f"{self.base}/{path}" if self.base else path
 
-    def exists(self, path: str) -> bool:
-        return self._member(path) in self.names
+    def problem(self, path: str) -> str | None:
+        return None if self._member(path) in self.names else f"{path} not found in {self.label}"
 
     def read(self, path: str) -> bytes:
         with self._lock:
@@ -285,6 +344,8 @@ class MMDUData:
     _stores: dict[str, _ImageStore] = field(default_factory=dict, repr=False)
     _formats: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _index: dict[tuple[str, str], MMDUDialogue] | None = field(default=None, repr=False)
+    _usable: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def key(self) -> str:
@@ -316,21 +377,38 @@ class MMDUData:
             found = self._formats[cache_key] = decode_check(data, f"{where} ({path})")
         return data, found or ""
 
+    def usable(self, dialogue: MMDUDialogue) -> bool:
+        """Whether every image of ``dialogue`` decodes (each decoded once); a dialogue with an image that does not
+        is moved to :attr:`malformed` with one line naming the file, the record and the field."""
+        with self._lock:
+            known = self._usable.get((dialogue.file, dialogue.id))
+            if known is not None:
+                return known
+            problem = None
+            for k in range(len(dialogue.images)):
+                try:
+                    self.image(dialogue, k)
+                except UserError as exc:
+                    message = str(exc)[len(exc.where) + 2:] if exc.where else str(exc)
+                    problem = Malformed(dialogue.file, dialogue.id, f"image[{k}]", message)
+                    break
+            if problem is not None:
+                self.malformed.append(problem)
+            self._usable[(dialogue.file, dialogue.id)] = problem is None
+            return problem is None
+
     def sha256(self, dialogue: MMDUDialogue) -> tuple[str, ...]:
         """SHA-256 of each image of a dialogue (to tell copies of one dialogue from different ones)."""
         return tuple(hashlib.sha256(self.image(dialogue, k)[0]).hexdigest() for k in range(len(dialogue.images)))
 
 
 def decode_check(data: bytes, where: str) -> str:
-    """Decode ``data`` fully with Pillow; return its format or raise UserError naming ``where``."""
-    from PIL import Image, UnidentifiedImageError
+    """Decode ``data`` fully with Pillow (over Pillow's pixel limit refused); return its format or raise
+    UserError naming ``where``."""
+    from generator.generation.sources.images import open_image
 
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            return str(image.format or "")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise UserError(f"not a readable image ({exc})", where=where) from None
+    with open_image(data, where) as image:
+        return str(image.format or "")
 
 
 def split_hub_spec(spec: str, revision: str | None = None) -> tuple[str, str, str | None]:
@@ -402,7 +480,7 @@ def _read(path: Path) -> bytes:
 
 def _load_json(raw: bytes, where: str) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=_object)
     except UnicodeDecodeError:
         raise UserError("not UTF-8 text", where=where) from None
     except json.JSONDecodeError as exc:
@@ -421,15 +499,17 @@ def _add_file(data: MMDUData, name: str, raw: bytes, where: str, store: _ImageSt
     data.files.append(name)
     data._stores[name] = store
     seen: set[str] = set()
-    for raw, key in iter_records(container, name):
-        parsed = parse_record(raw, key, name)
+    for raw, key, position in iter_records(container, name):
+        parsed = parse_record(raw, key, name, position)
         if isinstance(parsed, MMDUDialogue):
-            missing = next((k for k, p in enumerate(parsed.images) if not store.exists(p)), None)
             if parsed.id in seen:
                 parsed = Malformed(name, parsed.id, "id", "repeats an earlier record's id")
-            elif missing is not None:
-                parsed = Malformed(name, parsed.id, f"image[{missing}]",
-                                   f"{parsed.images[missing]} not found in {store.label}")
+            else:
+                for k, path in enumerate(parsed.images):
+                    problem = store.problem(path)
+                    if problem is not None:
+                        parsed = Malformed(name, parsed.id, f"image[{k}]", problem)
+                        break
         if isinstance(parsed, Malformed):
             data.malformed.append(parsed)
         else:
@@ -489,9 +569,10 @@ def _open_hub(spec: str, revision: str | None) -> MMDUData:
     raw = _read(json_path)
     container = _load_json(raw, f"{spec} ({file})")
     folder = PurePosixPath(file).parent
-    tops = sorted({p.lstrip("/").split("/", 1)[0] for raw, _ in iter_records(container, file)
-                   if isinstance(raw, dict) and isinstance(raw.get("image"), list)
-                   for p in raw["image"] if isinstance(p, str) and "/" in p.lstrip("/")})
+    paths = {image_path(p) for raw, _, _ in iter_records(container, file)
+             if isinstance(raw, dict) and isinstance(raw.get("image"), list)
+             for p in raw["image"] if isinstance(p, str)}
+    tops = sorted({p.split("/", 1)[0] for p in paths if p is not None and "/" in p})
     zips: list[Path] = []
     root = json_path.parent
     for top in tops:
@@ -525,12 +606,14 @@ class _HubStore(_FolderStore):
                 self._files[path] = None
         return self._files[path]
 
-    def exists(self, path: str) -> bool:
-        return path in self._index() or self._file(path) is not None
+    def problem(self, path: str) -> str | None:
+        if path in self._index() or self._file(path) is not None:
+            return None
+        return f"{path} not found in the repository"
 
     def read(self, path: str) -> bytes:
         if path in self._index():
-            return super().read(path)
+            return self._read_member(path)
         file = self._file(path)
         if file is None:
             raise KeyError(path)
@@ -565,12 +648,13 @@ def opened_by_key(key: str) -> MMDUData:
     return found
 
 
-def report_malformed(data: MMDUData, echo: Any, limit: int = 20) -> None:
-    """Print one warning line per record left out (at most ``limit``, then a count)."""
-    for item in data.malformed[:limit]:
+def report_malformed(data: MMDUData, echo: Any, limit: int = 20, *, start: int = 0) -> None:
+    """Print one warning line per record left out from the ``start``-th on (at most ``limit``, then a count)."""
+    items = data.malformed[start:]
+    for item in items[:limit]:
         echo(f"warning: left out: {item}")
-    if len(data.malformed) > limit:
-        echo(f"warning: ... and {len(data.malformed) - limit} more malformed record(s) left out")
+    if len(items) > limit:
+        echo(f"warning: ... and {len(items) - limit} more malformed record(s) left out")
 
 
 # ------------------------------------------------------------------------------------------------ generation
@@ -586,7 +670,10 @@ CARD_SECTION = (
     "The images, the questions and the reference answers of this dataset come from MMDU (Liu et al., 2024; "
     "Hub repository `laolao77/MMDU`), released under **CC-BY-NC-4.0** (attribution, non-commercial use only). "
     "That licence applies to this dataset as a whole. Each conversation is one MMDU dialogue with 2 to 5 images: "
-    "its user questions in their original order, cut to the configured number of turns.\n\n"
+    "with at least as many user questions as the configured turns: its first questions in their original "
+    "order, nothing else (a dialogue with fewer questions is never chosen, and no question is added). Every image "
+    "of the dialogues a chat may come from was decoded when the set was generated; a dialogue with an image that "
+    "does not decode was left out.\n\n"
     "`reference_answer` holds MMDU's own assistant answers. They were written before any instruction was "
     "inserted and **do not follow the format instructions**, so they are not a valid reference for instruction "
     "following; `mmmtif run` therefore feeds the model its own answers by default (`--history model`), and "
@@ -623,17 +710,38 @@ class MMDUSource(Source):
                             f"{len(data.malformed)} left out as malformed)", where=spec)
         self.data = data
         self.dialogues = usable
-        self.by_count: dict[int, list[int]] = {}
-        for position, dialogue in enumerate(usable):
-            self.by_count.setdefault(len(dialogue.images), []).append(position)
+        self._pools: dict[int, list[int]] = {}
+
+    def _pool(self, n_questions: int) -> list[int]:
+        """Dialogues with at least ``n_questions`` questions whose images all decode (checked once per process)."""
+        pool = self._pools.get(n_questions)
+        if pool is None:
+            pool = self._pools[n_questions] = [
+                p for p, d in enumerate(self.dialogues)
+                if sum(1 for t in d.turns if t.question) >= n_questions and self.data.usable(d)]
+        return pool
+
+    def prepare(self, turns: Sequence[int]) -> None:
+        """Check, before any chat is planned, that every turn count has dialogues to draw from (their images are
+        decoded here; a dialogue with an image that does not decode is left out, as malformed)."""
+        for n_questions in sorted(set(turns)):
+            if self._pool(n_questions):
+                continue
+            longest = max(sum(1 for t in d.turns if t.question) for d in self.dialogues)
+            if longest >= n_questions:
+                raise UserError(f"no dialogue with at least {n_questions} questions has images that all decode "
+                                f"(see the records left out above)", where=self.spec)
+            raise UserError(f"no dialogue with {GENERATION_IMAGES[0]} to {GENERATION_IMAGES[1]} images has "
+                            f"{n_questions} questions (the longest has {longest}): use --turns {longest} or fewer",
+                            where=self.spec)
 
     def _candidates(self, n_images: int, n_questions: int) -> list[int]:
-        """Dialogues with the nearest image count; among them those long enough for every turn, if any."""
-        distance = min(abs(count - n_images) for count in self.by_count)
-        nearest = [p for count, items in sorted(self.by_count.items()) if abs(count - n_images) == distance
-                   for p in items]
-        long_enough = [p for p in nearest if sum(1 for t in self.dialogues[p].turns if t.question) >= n_questions]
-        return long_enough or nearest
+        """Dialogues long enough for every turn, with the image count nearest ``n_images``."""
+        pool = self._pool(n_questions)
+        if not pool:
+            self.prepare([n_questions])
+        distance = min(abs(len(self.dialogues[p].images) - n_images) for p in pool)
+        return [p for p in pool if abs(len(self.dialogues[p].images) - n_images) == distance]
 
     def sample_chat(self, rng: random.Random, n_images: int, n_questions: int) -> ChatMaterial:
         dialogue = self.dialogues[rng.choice(self._candidates(n_images, n_questions))]
@@ -650,9 +758,6 @@ class MMDUSource(Source):
 
                 question = name_images(question, indices) if len(indices) < count else question
             qas.append(QA(question, turn.answer, "open", indices))
-        if len(qas) < n_questions:
-            # a dialogue shorter than the chat: open questions about its images fill the remaining turns
-            qas.extend(pick_questions(rng, [[] for _ in range(count)], [], n_questions - len(qas)))
         images = [{"source": SOURCE_NAME, "kind": "mmdu", "mmdu": self.data.key, "file": dialogue.file,
                    "dialogue": dialogue.id, "index": k, "path": dialogue.images[k], "license": LICENSE,
                    "attribution": f"{ATTRIBUTION}, dialogue {dialogue.id}"} for k in range(count)]

@@ -12,8 +12,9 @@ A relative ``dataset`` is found from the directory ``inspect eval`` was started 
 into the task file's folder before loading the task.
 
 The solver sends the same messages as ``mmmtif run`` (it calls :func:`generator.running.runner.build_messages`): images
-in the first user message, the model's own earlier answers (``history=model``) or reference answers
-(``history=reference``) as history. The per-conversation score is the mean PIF over that conversation's turns
+in the first user message, the model's own earlier answers (``history=model``), reference answers
+(``history=reference``) or the source dataset's own answers (``history=source``, for sets generated from MMDU) as
+history. The per-conversation score is the mean PIF over that conversation's turns
 with instructions; the responses are kept in the score metadata, so that corpus PIF and PIF-N-K can be computed
 with ``mmmtif score`` from an export.
 
@@ -50,7 +51,7 @@ from generator.running.integrations.harness import (
     score_turns,
     text_only_row,
 )
-from generator.running.runner import image_data_uri
+from generator.running.runner import FIXED_HISTORIES, HISTORY_MODES, image_data_uri, source_history
 from generator.scoring.fingerprint import conversation_fingerprint
 
 _ROLES = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
@@ -107,8 +108,8 @@ def check_model_form(api: Any) -> None:
 @solver
 def multi_turn(rows_key: str, history: str = "model"):
     """Ask every turn of the sample's conversation in order, rebuilding the messages as ``mmmtif run`` does."""
-    if history not in ("model", "reference"):
-        raise ValueError(f"history must be 'model' or 'reference', got {history!r}")
+    if history not in HISTORY_MODES:
+        raise ValueError(f"history must be one of {', '.join(HISTORY_MODES)}, got {history!r}")
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         from inspect_ai.model import get_model
@@ -116,7 +117,8 @@ def multi_turn(rows_key: str, history: str = "model"):
         check_model_form(get_model().api)
         row = _ROWS[rows_key][str(state.sample_id)]
         uris = [image_data_uri(img) for img in (row.get("images") or [])]
-        reference = fixed_history(row) if history == "reference" else None
+        reference = (fixed_history(row, source_history if history == "source" else None)
+                     if history in FIXED_HISTORIES else None)
         answers: list[str] = []
         for index in range(len(row["turns"])):
             earlier = reference[:index] if reference is not None else answers
