@@ -28,8 +28,18 @@ import time
 CHILD = r"""
 import json, os, resource, sys, time
 t_start = time.perf_counter()
-from generator.generation.pipeline import GenerationRun, generate
+from generator.generation.pipeline import generate
+try:
+    from generator.generation.pipeline import GenerationRun
+except ImportError:  # checkouts before the rename (e.g. 0d0c991)
+    from generator.generation.pipeline import RunOptions as GenerationRun
 from generator.generation.variants import get_variant
+try:  # what the gen command does before generating (absent from older checkouts)
+    from generator.dataset.writer import settle_pyarrow_without_pandas
+except ImportError:
+    pass
+else:
+    settle_pyarrow_without_pandas()
 
 n, procs, turns, variants, engine, out = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
                                           sys.argv[5], sys.argv[6])

@@ -259,6 +259,7 @@ class _Writer:
         self.banned = frozenset(banned)
         self.answer = answer
         self.extension_cursor = variant
+        self._sentences: dict[tuple[str, int], str] = {}  # the repair loop renders the same sentences again
 
     # -- choices --------------------------------------------------------------------------------------------
     def _pick(self, options: Sequence[str], offset: int = 0) -> str:
@@ -277,6 +278,13 @@ class _Writer:
     # -- sentences ------------------------------------------------------------------------------------------
     def sentence(self, core: str, offset: int) -> str:
         """A finished sentence: question form, opener, length, commas and end mark applied to ``core``."""
+        key = (core, offset)
+        text = self._sentences.get(key)
+        if text is None:
+            text = self._sentences[key] = self._finish(core, offset)
+        return text
+
+    def _finish(self, core: str, offset: int) -> str:
         req = self.req
         text = core
         if req.mark == "?":

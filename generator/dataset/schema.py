@@ -100,12 +100,13 @@ def _fail(where: str, field: str, message: str) -> None:
 
 
 def _schema_error(row: Any, where: str) -> None:
-    """Raise for the most relevant schema violation, if any."""
-    from jsonschema.exceptions import best_match
-
+    """Raise for the most relevant schema violation, if any (jsonschema is imported only when the fast check
+    refuses the row, or cannot be compiled)."""
     fast = _fast_check()
     if fast is not None and fast(row):
         return
+    from jsonschema.exceptions import best_match
+
     validator = _validator()
     errors = list(validator.iter_errors(row))
     if not errors:
@@ -271,6 +272,13 @@ def _schema_view(row: Mapping[str, Any], allowed: frozenset[str]) -> Mapping[str
     return row
 
 
+def _check_image_names(text: str, n_images: int, where: str, field: str) -> None:
+    for match in _IMAGE_NAME.finditer(text):
+        k = int(match.group(1))
+        if not 1 <= k <= n_images:
+            _fail(where, field, f"names Image{k} but the conversation has {n_images} image(s)")
+
+
 def _check_semantics(row: Mapping[str, Any], where: str, allow: frozenset[str]) -> None:
     images = row["images"]
     meta = row["image_meta"]
@@ -306,11 +314,7 @@ def _check_semantics(row: Mapping[str, Any], where: str, allow: frozenset[str]) 
         active = _apply_events(active, turn["new_instructions"], number, where, field)
         _check_active(turn, active, number, where, field)
         for text_field in ("question", "prompt"):
-            for match in _IMAGE_NAME.finditer(turn[text_field]):
-                k = int(match.group(1))
-                if not 1 <= k <= n_images:
-                    _fail(where, f"{field}.{text_field}",
-                          f"names Image{k} but the conversation has {n_images} image(s)")
+            _check_image_names(turn[text_field], n_images, where, f"{field}.{text_field}")
         for k, image_index in enumerate(turn["image_indices"]):
             if image_index >= n_images:
                 _fail(where, f"{field}.image_indices[{k}]",
@@ -342,6 +346,72 @@ def validate_row(row: Any, where: str | None = None, *, config: str | None = Non
     if config is not None and row["config"] != config:
         _fail(label, "config", f"row says {row['config']!r} but is written to config {config!r}")
     _check_semantics(row, label, allowed)
+
+
+@lru_cache(maxsize=8)
+def _field_check(*path: str) -> Any:
+    """The compiled yes/no check of the schema node at ``path`` (e.g. ``"properties", "config"``), or ``None``."""
+    schema = conversation_schema()
+    node: Any = schema
+    for key in path:
+        node = node[key]
+    try:
+        return _Emitter({"$defs": schema.get("$defs", {}), **node}).build()
+    except _Unsupported:
+        return None
+
+
+#: The fields configs that only place instructions differently (``mmmt-if``, ``appended``, ``end-only``) may differ
+#: in: the row's ``config`` and ``system_prompt``, and each turn's ``prompt``.
+_PLACEMENT_FIELDS = frozenset({"config", "system_prompt", "turns"})
+
+
+def _same(a: Any, b: Any) -> bool:
+    """The same object, or an equal string or integer (ids and turn numbers are made afresh per row)."""
+    return a is b or (type(a) is type(b) and type(a) in (str, int) and a == b)
+
+
+def _shares_all_but_placement(row: Mapping[str, Any], base: Mapping[str, Any]) -> bool:
+    if not isinstance(row, Mapping) or row.keys() != base.keys():
+        return False
+    if not all(_same(row[key], base[key]) for key in row if key not in _PLACEMENT_FIELDS):
+        return False
+    turns, base_turns = row["turns"], base["turns"]
+    if not isinstance(turns, list) or len(turns) != len(base_turns):
+        return False
+    for turn, base_turn in zip(turns, base_turns, strict=True):
+        if not isinstance(turn, Mapping) or turn.keys() != base_turn.keys():
+            return False
+        if not all(_same(turn[key], base_turn[key]) for key in turn if key != "prompt"):
+            return False
+    return True
+
+
+def validate_sibling_row(row: Any, base: Mapping[str, Any], where: str | None = None, *,
+                         config: str | None = None) -> None:
+    """:func:`validate_row` for a row of the conversation of ``base``, a row that already passed it (no departures).
+
+    When ``row`` holds the very values of ``base`` in every field but those placement changes (``config``,
+    ``system_prompt``, each turn's ``prompt``), only those are checked: their schema rules, the config name and
+    the image names the prompts use; the rest was checked with ``base``. Any other row is validated in full, and a
+    row that fails is validated in full too, so the message is the one :func:`validate_row` gives.
+    """
+    checks = (_field_check("properties", "config"), _field_check("properties", "system_prompt"),
+              _field_check("$defs", "turn", "properties", "prompt"))
+    if None in checks or not _shares_all_but_placement(row, base):
+        validate_row(row, where, config=config)
+        return
+    config_ok, system_ok, prompt_ok = checks
+    if not (config_ok(row["config"]) and system_ok(row["system_prompt"])
+            and all(prompt_ok(turn["prompt"]) for turn in row["turns"])):
+        validate_row(row, where, config=config)
+        return
+    label = _describe(where, row)
+    if config is not None and row["config"] != config:
+        _fail(label, "config", f"row says {row['config']!r} but is written to config {config!r}")
+    n_images = len(row["images"])
+    for index, turn in enumerate(row["turns"]):
+        _check_image_names(turn["prompt"], n_images, label, f"turns[{index}].prompt")
 
 
 def row_problems(row: Any, where: str | None = None, *, config: str | None = None,

@@ -228,6 +228,36 @@ class ShardWriter:
             self.writer.close()
 
 
+def settle_pyarrow_without_pandas() -> bool:
+    """Have pyarrow record, before its first conversion, that pandas is not available; True when it did so.
+
+    The first time pyarrow converts Python objects it imports pandas to recognise pandas objects: half of a small
+    generation's start-up, for rows that are plain lists and dicts. A process that writes rows and never hands
+    pandas objects to ``pyarrow.array`` (the ``gen`` command) calls this first; nothing is done when pandas is
+    already loaded. pyarrow still imports pandas later if a pandas feature (``to_pandas``, ``from_pandas``) is
+    used; only ``pyarrow.array`` of a pandas object made before that would see a plain sequence.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return False
+    import pyarrow as pa
+
+    class NoPandas:
+        @staticmethod
+        def find_spec(name: str, *_: Any) -> None:
+            if name == "pandas":
+                raise ModuleNotFoundError("pandas is not needed to write rows", name=name)
+
+    finder = NoPandas()
+    sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(finder)  # type: ignore[arg-type]
+    return "pandas" not in sys.modules
+
+
 def write_shard(handle: Any, rows: Iterable[Mapping[str, Any]], **options: Any) -> ShardResult:
     """Stream ``rows`` (one shard's, in order) into ``handle``; ``options`` as for :class:`ShardWriter`."""
     writer = ShardWriter(handle, **options)

@@ -113,21 +113,30 @@ def build_conversation(configs: Sequence[GenConfig], run: GenerationRun, split: 
     source = _source(run)
     material = plan_material(configs[0], seed=run.seed, split=split, index=index, source=source)
     schedules: dict[Any, Any] = {}
+    placed: dict[Any, Any] = {}  # questions placed and proven, shared by configs with the same active sets
     images = None
+    first: tuple[Any, dict[str, Any]] | None = None  # the first config's plan and row
     out = []
     for cfg in configs:
         key = schedule_key(cfg)
         if key not in schedules:
             schedules[key] = draw_schedule(cfg, run.seed, split, index, schedule_facts(cfg, source, material))
         plan = plan_conversation(cfg, seed=run.seed, split=split, index=index, source=source, material=material,
-                                 schedule=schedules[key])
+                                 schedule=schedules[key], placed=placed)
         if images is None:
             images = render_images(plan)
-        row = render_row(cfg, plan, source_name=public_source(run.source), images=images)
+        row = render_row(cfg, plan, source_name=public_source(run.source), images=images,
+                         like=None if first is None else (first[0], first[1]["turns"]))
         if validate:
-            from generator.dataset.schema import validate_row
+            from generator.dataset.schema import validate_row, validate_sibling_row
 
-            validate_row(row, f"{cfg.name}/{split} row {index}", config=cfg.name)
+            where = f"{cfg.name}/{split} row {index}"
+            if first is None:
+                validate_row(row, where, config=cfg.name)
+            else:
+                validate_sibling_row(row, first[1], where, config=cfg.name)
+        if first is None:
+            first = (plan, row)
         out.append((row, plan.conflicts_avoided))
     return out
 

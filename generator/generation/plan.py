@@ -44,9 +44,16 @@ class PlannedInstruction:
         return (self.id, self.kwargs)
 
     def to_instruction(self) -> Any:
-        from generator.core.instructions import Instruction
+        return _instruction(self.id, self.kwargs)
 
-        return Instruction(self.id, json.loads(self.kwargs))
+
+@lru_cache(maxsize=1 << 14)
+def _instruction(type_id: str, kwargs: str) -> Any:
+    """The validated ``Instruction`` of an (id, canonical kwargs) pair, built once per process: the proof of every
+    turn needs the active ones again, and instructions are immutable values."""
+    from generator.core.instructions import Instruction
+
+    return Instruction(type_id, json.loads(kwargs))
 
 
 @dataclass(frozen=True)
@@ -539,12 +546,17 @@ def schedule_facts(cfg: GenConfig, source: Any, material: Any) -> ChatFacts | No
 
 
 def plan_conversation(cfg: GenConfig, *, seed: int, split: str, index: int, source: Any,
-                      material: Any = None, schedule: tuple[Timeline, int] | None = None) -> ConversationPlan:
+                      material: Any = None, schedule: tuple[Timeline, int] | None = None,
+                      placed: dict[tuple[int, tuple[tuple[str, str], ...]], Any] | None = None) -> ConversationPlan:
     """The full plan of conversation ``index`` of ``split``: material from ``source`` plus instruction events.
 
     ``material`` (from :func:`plan_material`) and ``schedule`` (from ``draw_schedule``) may be passed in when
     already drawn for another config with the same :func:`material_key` / :func:`schedule_key`: they are pure
-    functions of those knobs and the (seed, split, index), so the plan is the same either way.
+    functions of those knobs and the (seed, split, index), so the plan is the same either way. ``placed`` keeps
+    the questions placed (and proven) for this conversation's material, by turn and active instructions, so that
+    configs placing the same instructions differently (``mmmt-if``, ``appended``, ``distractors``) prove each
+    turn once: :func:`place_question` is a pure function of the question, the active (id, kwargs) pairs in order,
+    the conversation id and the turn.
     """
     if material is None:
         material = plan_material(cfg, seed=seed, split=split, index=index, source=source)
@@ -561,7 +573,15 @@ def plan_conversation(cfg: GenConfig, *, seed: int, split: str, index: int, sour
         timeline = [(first if t == 0 else (), final) for t in range(len(timeline))]
     distractors = _plan_distractors(cfg, seed, split, index, [active for _, active in timeline])
     conv_id = conversation_id(split, index)
-    qas = [place_question(material.qas[i], active, conv_id, i + 1) for i, (_, active) in enumerate(timeline)]
+    if placed is None:
+        placed = {}
+    qas = []
+    for i, (_, active) in enumerate(timeline):
+        key = (i, tuple(a.instruction.key for a in active))
+        qa = placed.get(key)
+        if qa is None:
+            qa = placed[key] = place_question(material.qas[i], active, conv_id, i + 1)
+        qas.append(qa)
     turns = tuple(
         TurnPlan(turn=i + 1, qa=qas[i], events=events,
                  active=active, distractors=distractors[i])

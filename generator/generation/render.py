@@ -97,10 +97,19 @@ def render_prompt(cfg: GenConfig, plan: ConversationPlan, turn: TurnPlan) -> str
                                 "reminder": reminder})
 
 
-def render_turns(cfg: GenConfig, plan: ConversationPlan) -> list[dict[str, Any]]:
-    """The ``turns`` column of a row (no images: cheap enough for plan-level checks)."""
+def render_turns(cfg: GenConfig, plan: ConversationPlan, *,
+                 like: tuple[ConversationPlan, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+    """The ``turns`` column of a row (no images: cheap enough for plan-level checks).
+
+    ``like`` is the plan and ``turns`` of the same conversation under another config: a turn planned the same
+    way there (same question, events, active set and distractors) keeps that turn's values, the very objects, and
+    only its prompt is rendered for ``cfg`` (the one field placement knobs change).
+    """
     turns = []
-    for turn in plan.turns:
+    for position, turn in enumerate(plan.turns):
+        if like is not None and like[0].turns[position] == turn:
+            turns.append({**like[1][position], "prompt": render_prompt(cfg, plan, turn)})
+            continue
         qa = turn.qa
         turns.append({
             "turn": turn.turn,
@@ -149,10 +158,12 @@ def render_images(plan: ConversationPlan, *, with_images: bool = True
 
 
 def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with_images: bool = True,
-               images: tuple[list[dict[str, Any]], list[dict[str, str]]] | None = None) -> dict[str, Any]:
+               images: tuple[list[dict[str, Any]], list[dict[str, str]]] | None = None,
+               like: tuple[ConversationPlan, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """One dataset row per the contract; images are rendered (encoded bytes) unless ``with_images`` is False.
 
-    ``images`` is what :func:`render_images` returned for this plan's material (possibly under another config).
+    ``images`` is what :func:`render_images` returned for this plan's material (possibly under another config);
+    ``like`` as for :func:`render_turns`.
     """
     columns, metas = images if images is not None else render_images(plan, with_images=with_images)
     return {
@@ -162,7 +173,7 @@ def render_row(cfg: GenConfig, plan: ConversationPlan, *, source_name: str, with
         "system_prompt": render_system_prompt(cfg, plan),
         "images": columns,
         "image_meta": metas,
-        "turns": render_turns(cfg, plan),
+        "turns": render_turns(cfg, plan, like=like),
     }
 
 

@@ -183,6 +183,35 @@ def test_card_loads_with_huggingface_hub(folder):
     assert card.data.configs[0]["default"] is True
 
 
+@pytest.mark.parametrize("options", [
+    {},
+    {"license": "cc-by-nc-4.0", "pretty_name": "Other name", "version": "v2.0.0", "repo_id": "org/name",
+     "changelog": [{"version": "v2.0.0", "changes": "- new: 'quoted' text, ünïcode"}]},
+    {"extra": "## Notes\r\n\r\nWindows line ends: yes, no, ~, null, 'x'\r\n"},
+    {"extra": "\r".join(["old Mac line ends"] * 400)},
+])
+def test_card_text_is_what_huggingface_hub_renders(folder, options):
+    """The card is rendered without importing huggingface_hub's client; the text is the one its
+    ``DatasetCard.from_template`` gives for the same metadata, template and variables."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from generator.common.resources import resource_path
+    from generator.dataset import card as card_module
+
+    summary = summarize_dir(folder)
+    options = dict(options)
+    changelog = options.pop("changelog", [])
+    variables = {"version": options.pop("version", None), "extra": options.pop("extra", EXTRA),
+                 "repo_id": options.pop("repo_id", "mmmt-if"), "changelog": changelog,
+                 **card_module._template_vars(summary)}
+    metadata = card_module.card_metadata(summary, **options)
+    template = resource_path("dataset_card", "README.md.j2")
+    expected = str(DatasetCard.from_template(DatasetCardData(**metadata), template_path=str(template),
+                                             pretty_name=metadata["pretty_name"], **variables))
+    assert card_module._render_hub_card(metadata, template, pretty_name=metadata["pretty_name"],
+                                        **variables) == expected
+
+
 def test_check_card_passes_and_catches_problems(folder, tmp_path):
     assert check_card(folder) == []
     copy = tmp_path / "copy"

@@ -308,3 +308,42 @@ def test_turn_gaps_still_require_increasing_numbers():
 def test_unknown_departure_is_refused():
     with pytest.raises(ValidationError, match="unknown departure"):
         validate_row(make_row(1), allow=["anything-goes"])
+
+
+def _sibling(base: dict, config: str = "appended") -> dict:
+    """The row ``base``'s conversation has under a placement-only config: the same objects but for the prompts."""
+    turns = [{**turn, "prompt": turn["prompt"] + "\n\nReminder."} for turn in base["turns"]]
+    return {**base, "config": config, "turns": turns}
+
+
+def test_a_sibling_row_is_checked_in_the_fields_placement_changes():
+    from generator.dataset.schema import validate_sibling_row
+
+    base = make_row(4)
+    validate_row(base, "mmmt-if/test row 4")
+    validate_sibling_row(_sibling(base), base, "appended/test row 4", config="appended")
+    for mutate, field, words in [
+        (lambda row: row["turns"][1].update(prompt="What is in Image9?"), "field turns[1].prompt", "Image9"),
+        (lambda row: row["turns"][0].update(prompt=""), "field turns[0].prompt", "should be non-empty"),
+        (lambda row: row.update(system_prompt=None), "field system_prompt", "not of type 'string'"),
+        (lambda row: row.update(config="other"), "field config", "written to config 'appended'"),
+    ]:
+        row = _sibling(base)
+        mutate(row)
+        with pytest.raises(ValidationError) as info:
+            validate_sibling_row(row, base, "appended/test row 4", config="appended")
+        assert f"appended/test row 4: {field}:" in str(info.value) and words in str(info.value), str(info.value)
+
+
+def test_a_sibling_row_that_differs_elsewhere_is_validated_in_full():
+    from generator.dataset.schema import validate_sibling_row
+
+    base = make_row(4)
+    row = copy.deepcopy(_sibling(base))  # equal values, other objects: nothing is taken as already checked
+    row["turns"][2]["active_instructions"] = [{**LETTER, "given_at": 1}]
+    with pytest.raises(ValidationError, match=r"field turns\[2\]\.active_instructions: .*missing end:punctuation"):
+        validate_sibling_row(row, base, "appended/test row 4", config="appended")
+    shared = _sibling(base)
+    shared["turns"][0] = {**shared["turns"][0], "turn": 2}  # a shared turn with one value of its own
+    with pytest.raises(ValidationError, match=r"field turns\[0\]\.turn"):
+        validate_sibling_row(shared, base, "appended/test row 4", config="appended")

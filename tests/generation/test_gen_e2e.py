@@ -171,3 +171,45 @@ def test_difficulty_is_recorded_and_still_satisfiable(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads((out / "manifest.json").read_text())["arguments"]["difficulty"] == 3
     assert _score(_rows(out, "mmmt-if"))["pif"] == 1.0
+
+
+def test_a_small_generation_imports_no_heavy_library(tmp_path):
+    """What `mmmtif-gen --conversations 1` loads is its fixed cost: no pandas (pyarrow's first conversion would
+    import it), no huggingface_hub client (the card), no jsonschema (rows that pass the compiled check), no
+    datasets or matplotlib. The folder is the one the full stack writes (same files as in-process)."""
+    import hashlib
+    import subprocess
+    import sys
+
+    out = tmp_path / "one"
+    code = ("import sys; from generator.cli import gen_main; sys.argv = ['mmmtif-gen', '--conversations', '1', "
+            "'--seed', '7', '--out', sys.argv[1], '--quiet']\n"
+            "try:\n    gen_main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "heavy = ('pandas', 'huggingface_hub', 'jsonschema', 'datasets', 'matplotlib', 'requests', 'httpx')\n"
+            "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+            "assert not loaded, loaded")
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    again = tmp_path / "again"
+    result = CliRunner().invoke(cli, ["gen", "--conversations", "1", "--seed", "7", "--out", str(again), "--quiet"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+    def digests(folder):
+        return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    assert digests(out) == digests(again) and any(name.endswith(".parquet") for name in digests(out))
+
+
+def test_pyarrow_settled_without_pandas_still_serves_pandas_later():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom generator.dataset.writer import settle_pyarrow_without_pandas\n"
+            "assert settle_pyarrow_without_pandas()\nimport pyarrow as pa\n"
+            "assert pa.array(['a']).to_pylist() == ['a'] and 'pandas' not in sys.modules\n"
+            "assert pa.table({'x': [1, 2]}).to_pandas()['x'].sum() == 3  # pyarrow imports pandas when asked\n"
+            "assert not settle_pyarrow_without_pandas()  # pandas loaded: nothing to do")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -70,6 +70,31 @@ def test_configs_sharing_conversations_build_the_same_rows_as_alone() -> None:
             alone, alone_rejected = build_conversation((cfg,), run, "test", index)[0]
             assert row == alone and rejected == alone_rejected, (cfg.name, index)
         assert together[0][0]["images"] is together[1][0]["images"]  # drawn and encoded once
+        # appended shares every turn value of mmmt-if but the prompt (rendered and validated once)
+        first, second = together[0][0]["turns"][-1], together[1][0]["turns"][-1]
+        assert first["active_instructions"] is second["active_instructions"] and first["prompt"] != second["prompt"]
+
+
+def test_turns_placed_the_same_way_are_proven_once(monkeypatch) -> None:
+    from generator.generation import plan
+    from generator.generation.pipeline import GenerationRun, build_conversation
+    from generator.generation.variants import get_variant
+
+    proofs: list[int] = []
+    place = plan.place_question
+
+    def counted(qa, active, conv_id, turn):
+        proofs.append(turn)
+        return place(qa, active, conv_id, turn)
+
+    monkeypatch.setattr(plan, "place_question", counted)
+    shared = tuple(get_variant(name).replace(turns=6) for name in ("mmmt-if", "appended", "end-only", "distractors"))
+    build_conversation(shared, GenerationRun(seed=3), "test", 0)
+    assert sorted(proofs) == [1, 2, 3, 4, 5, 6]
+    proofs.clear()
+    # the system config holds every instruction from turn 1: other active sets, proven on their own
+    build_conversation((shared[0], get_variant("system").replace(turns=6)), GenerationRun(seed=3), "test", 0)
+    assert len(proofs) > 6
 
 
 def test_merged_shard_statistics_equal_one_pass() -> None:

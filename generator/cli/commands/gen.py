@@ -159,6 +159,10 @@ def command(turns: int | None, seed: int, conversations: int | None, variants: t
         check_training_splits(splits, True)  # refuse a wrong call before reading the folders
         exclude = EvaluationIndex.from_folders(exclude_from)
     out: str | Path = out_dir if is_url(out_dir) else Path(out_dir)
+    if not source.startswith("hf:"):  # an hf: source reads a datasets dataset, which works with pandas
+        from generator.dataset.writer import settle_pyarrow_without_pandas
+
+        settle_pyarrow_without_pandas()  # this process writes plain rows: no pandas import at the first conversion
     result = generate(out, configs, run, num_proc=num_proc, overwrite=overwrite, quiet=quiet, engine=engine,
                       ray_address=ray_address, rows_per_shard=rows_per_shard, exclude=exclude)
     if quiet:
