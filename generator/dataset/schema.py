@@ -355,10 +355,7 @@ def _field_check(*path: str) -> Any:
     node: Any = schema
     for key in path:
         node = node[key]
-    try:
-        return _Emitter({"$defs": schema.get("$defs", {}), **node}).build()
-    except _Unsupported:
-        return None
+    return compile_schema({"$defs": schema.get("$defs", {}), **node}, "_".join(("field", *path)))
 
 
 #: The fields configs that only place instructions differently (``mmmt-if``, ``appended``, ``end-only``) may differ
