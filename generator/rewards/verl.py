@@ -3,7 +3,9 @@
 - :func:`verl_compute_score` has the signature verl's ``custom_reward_function`` expects:
   ``compute_score(data_source, solution_str, ground_truth, extra_info=None, **reward_kwargs)``; ``ground_truth`` is
   the reward spec (``reward_model.ground_truth`` of ``mmmtif export --format verl``). verl needs a number for every
-  sample, so a turn with nothing to check scores 0 (a whole group of zeros carries no advantage).
+  sample, so a turn with nothing to check scores 0 (a whole group of zeros carries no advantage). For a
+  multi-turn rollout it returns the mean of the interaction's turn scores, which verl hands over in
+  ``extra_info["turn_scores"]`` (the decoded response then spans every turn and no single spec fits it).
 - :class:`MMMTIFInteraction` follows verl's ``BaseInteraction`` protocol (``start_interaction``,
   ``generate_response``, ``calculate_score``, ``finalize_interaction``, all async). verl starts the rollout with
   the exported prompt of one turn; after each policy turn the interaction scores that answer against the turn's
@@ -28,10 +30,47 @@ DATA_SOURCE = "mmmt-if"
 INTERACTION_NAME = "mmmtif"
 
 
+def _rollout_reward(extra_info: Any) -> float | None:
+    """The reward of a multi-turn rollout from the interaction's turn scores, or None for a single-turn one.
+
+    verl 0.7.1 decodes the *whole* rollout (every assistant answer and every injected user message) into
+    ``solution_str``, so it cannot be scored against the first turn's spec. Its agent loop keeps the interaction's
+    per-turn scores in ``extra_fields["turn_scores"]`` and its reward-loop managers merge those fields into
+    ``extra_info`` (``extra_info.update(tool_extra_fields.items())``); ``extra_info["num_turns"]`` is the rollout's
+    message count (2 for a single prompt and answer). The reward is the sum of the turn scores over the planned
+    turns (``interaction_kwargs.turns``), so a rollout cut short (response length, ``max_user_turns``) loses the
+    turns it never answered.
+    """
+    if not isinstance(extra_info, Mapping):
+        return None
+    turn_scores = extra_info.get("turn_scores")
+    num_turns = extra_info.get("num_turns")
+    if turn_scores is None or len(turn_scores) == 0:
+        if num_turns is not None and int(num_turns) > 2:
+            raise ValueError(
+                f"a multi-turn verl rollout ({int(num_turns)} messages) reached compute_score without the "
+                "interaction's turn_scores in extra_info: its decoded text spans every turn and cannot be scored "
+                "against one turn's spec; compute rewards in verl's reward loop inside the agent loop (no reward "
+                "model, or reward_model.enable_resource_pool), which hands the agent loop's extra fields over")
+        return None
+    planned = (extra_info.get("interaction_kwargs") or {}).get("turns")
+    count = max(len(turn_scores), len(planned) if planned is not None else 0)
+    return sum(float(value) for value in turn_scores) / count
+
+
 def verl_compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: Any = None, *,
                        mode: str = "fraction", answer_weight: float = 0.0, check: str = "strict",
                        **_: Any) -> float:
-    """The reward of one decoded response (``solution_str``) against its reward spec (``ground_truth``)."""
+    """The reward of one decoded response (``solution_str``) against its reward spec (``ground_truth``).
+
+    For a multi-turn rollout (``MMMTIFInteraction``), whose decoded text spans every turn, the reward is the mean
+    of the interaction's turn scores that verl passes in ``extra_info["turn_scores"]`` (see
+    :func:`_rollout_reward`); ``mode``, ``answer_weight`` and ``check`` then come from the interaction's config.
+    """
+    check_reward_options(mode, answer_weight, check)
+    rollout = _rollout_reward(extra_info)
+    if rollout is not None:
+        return rollout
     value = score_response(solution_str, ground_truth, mode, answer_weight=answer_weight, check=check)
     return 0.0 if value is None else float(value)
 

@@ -214,3 +214,21 @@ def test_rewards_import_no_trainer() -> None:
             "'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_verl_compute_score_of_a_multi_turn_rollout_uses_the_turn_scores() -> None:
+    # verl 0.7.1's reward loop: ``extra_info.update(tool_extra_fields.items())`` brings the agent loop's
+    # ``turn_scores``; ``extra_info["num_turns"]`` is user + assistant turns + 1. The decoded text spans all turns.
+    spec = _spec("S")
+    transcript = "So?<eos>Next question, answer starting with Q.Q?"
+    planned = {"turns": [{"turn": 1}, {"turn": 2}, {"turn": 3}]}
+    assert rewards.verl_compute_score("mmmt-if", transcript, spec, {
+        "interaction_kwargs": planned, "turn_scores": [1.0, 1.0, 1.0], "num_turns": 7}) == 1.0
+    # A rollout cut short loses the turns it never answered.
+    assert rewards.verl_compute_score("mmmt-if", transcript, spec, {
+        "interaction_kwargs": planned, "turn_scores": [1.0, 0.5], "num_turns": 5}) == 0.5
+    # Single-turn rollouts (verl's single-turn agent loop sets turn_scores to []) are scored from the text.
+    assert rewards.verl_compute_score("mmmt-if", "So?", spec, {"turn_scores": [], "num_turns": 2}) == 1.0
+    # A multi-turn transcript without the turn scores cannot be scored: refuse rather than return 0.
+    with pytest.raises(ValueError, match="turn_scores"):
+        rewards.verl_compute_score("mmmt-if", transcript, spec, {"interaction_kwargs": planned, "num_turns": 7})

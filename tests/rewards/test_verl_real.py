@@ -215,3 +215,84 @@ def test_interaction_registry_loads_and_drives_our_interaction(bench: dict[str, 
             assert [step[1] for step in steps[:-1]] == [turn["prompt"] for turn in planned[1:]]
             assert mean == pytest.approx(sum(expected) / len(expected), abs=1e-12)
     assert len(seen) > 1
+
+
+def _rollout_batch(bench: dict[str, Any], row: dict[str, Any], answers: list[str], users: list[str],
+                   extra_fields: dict[str, Any] | None) -> Any:
+    """One multi-turn rollout as verl 0.7.1's agent loop hands it to the reward loop.
+
+    ``AgentLoopWorker._compute_score`` (verl/experimental/agent_loop/agent_loop.py) builds::
+
+        non_tensor_batch = {
+            **{k: np.array([v]) for k, v in kwargs.items()},
+            "__num_turns__": np.array([output.num_turns]),
+            "tool_extra_fields": np.array([output.extra_fields], dtype=object),
+        }
+
+    where ``output.extra_fields`` carries ``turn_scores`` (tool_agent_loop.py: ``output.extra_fields.update(
+    {"turn_scores": agent_data.turn_scores, ...})``) and ``num_turns = user_turns + assistant_turns + 1``; the
+    response tokens are every assistant answer followed by each injected user message.
+    """
+    import numpy as np
+    import torch
+    from verl import DataProto
+
+    tokenizer = bench["tokenizer"]
+    prompt = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=False)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    response_ids: list[int] = []
+    for answer, user in zip(answers, users, strict=True):
+        response_ids += tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        response_ids += tokenizer(user, add_special_tokens=False)["input_ids"]
+    non_tensors = {"data_source": np.array([row["data_source"]], dtype=object),
+                   "reward_model": np.array([row["reward_model"]], dtype=object),
+                   "extra_info": np.array([dict(row["extra_info"])], dtype=object),
+                   "__num_turns__": np.array([2 * len(answers) + 1])}
+    if extra_fields is not None:
+        non_tensors["tool_extra_fields"] = np.array([extra_fields], dtype=object)
+    return DataProto.from_dict(tensors={"prompts": torch.tensor([prompt_ids]),
+                                        "responses": torch.tensor([response_ids]),
+                                        "input_ids": torch.tensor([prompt_ids + response_ids]),
+                                        "attention_mask": torch.ones(1, len(prompt_ids) + len(response_ids),
+                                                                     dtype=torch.long)},
+                               non_tensors=non_tensors)
+
+
+def test_multi_turn_rollout_reward_is_the_interactions_turn_scores(bench: dict[str, Any], tmp_path: Path) -> None:
+    """The documented multi-turn setup: the reward-loop manager's reward is the mean of the interaction's turn
+    scores, not the whole decoded transcript scored against the first turn's spec."""
+    from verl.interactions.utils.interaction_registry import initialize_interactions_from_config
+    from verl.trainer.ppo.reward import get_custom_reward_fn, load_reward_manager
+    from verl.workers.reward_manager import NaiveRewardManager
+
+    interaction = initialize_interactions_from_config(str(_interaction_yaml(tmp_path / "interaction.yaml")))["mmmtif"]
+    by_turn = {(s["row"]["extra_info"]["id"], s["row"]["extra_info"]["turn"], s["sample"]): s
+               for s in bench["samples"]}
+    rollouts = []
+    for number, row in enumerate(r for r in bench["rows"] if r["extra_info"]["turn"] == 1):
+        planned = row["extra_info"]["interaction_kwargs"]["turns"]
+        for variant in (0, number % 4):
+            chosen = [by_turn[(row["extra_info"]["id"], turn["turn"], variant)] for turn in planned]
+            answers = [s["response"] for s in chosen]
+            steps, _ = _walk(interaction, row, answers)
+            turn_scores = [step[2] for step in steps]
+            assert turn_scores == pytest.approx([_expected(s["verdict"], "fraction") for s in chosen], abs=1e-12)
+            rollouts.append((row, answers, [step[1] for step in steps], turn_scores))
+
+    async def score_all() -> list[float]:
+        manager = load_reward_manager(_config("fraction"), bench["tokenizer"])
+        return [(await manager.run_single(_rollout_batch(bench, row, answers, users,
+                                                         {"turn_scores": scores, "tool_rewards": []})))["reward_score"]
+                for row, answers, users, scores in rollouts]
+
+    perfect = 0
+    for (_, _, _, scores), reward in zip(rollouts, asyncio.run(score_all()), strict=True):
+        assert reward == pytest.approx(sum(scores) / len(scores), abs=1e-12)
+        perfect += all(score == 1.0 for score in scores)
+    assert perfect, "no rollout answered every turn perfectly: the check against a silent 0 would prove little"
+
+    # verl's batch manager (reward computed outside the agent loop) does not pass the turn scores: refuse, never 0.
+    row, answers, users, _ = rollouts[0]
+    manager = NaiveRewardManager(bench["tokenizer"], num_examine=0, compute_score=get_custom_reward_fn(_config("fraction")))
+    with pytest.raises(ValueError, match="turn_scores"):
+        manager(_rollout_batch(bench, row, answers, users, None))
