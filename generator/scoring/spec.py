@@ -11,6 +11,9 @@ same turn cannot differ. The format::
      "reference_answer": "18", "answer_type": "number"}
 
 ``given_at`` defaults to the turn and ``kwargs`` may also be a JSON string, so specs can be written by hand.
+``active_instructions`` is required (a list, empty when the turn has none), every other key is optional, and a key
+outside this format is refused: a spec that lost its instructions (``{}``, a misspelt key, ``null``) must not read
+as a turn with nothing to check.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from functools import lru_cache
 from typing import Any
 
 from generator.common.errors import ValidationError
+from generator.common.reading import loads_json
 from generator.scoring.turns import TurnSpec, prepare_turns
 
 SPEC_FORMAT = "mmmt-if/reward-spec"
 SPEC_VERSION = 1
 _TURN_KEYS = ("active_instructions", "distractors", "reference_answer", "answer_type")
+_SPEC_KEYS = frozenset(("format", "version", "id", "turn", *_TURN_KEYS))
 
 
 def make_spec(row_id: str, turn: Mapping[str, Any]) -> str:
@@ -62,11 +67,7 @@ def _catalogue() -> Any:
 
 @lru_cache(maxsize=8192)
 def _parse_text(text: str) -> TurnSpec:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"not valid JSON ({exc})", where="reward spec") from None
-    return _parse_mapping(data)
+    return _parse_mapping(loads_json(text, "reward spec"))
 
 
 def _parse_mapping(data: Any) -> TurnSpec:
@@ -75,6 +76,16 @@ def _parse_mapping(data: Any) -> TurnSpec:
     if data.get("format", SPEC_FORMAT) != SPEC_FORMAT or data.get("version", SPEC_VERSION) != SPEC_VERSION:
         raise ValidationError(f"unsupported spec format {data.get('format')!r} version {data.get('version')!r} "
                               f"(expected {SPEC_FORMAT!r} version {SPEC_VERSION})", where="reward spec")
+    unknown = sorted(str(key) for key in data if key not in _SPEC_KEYS)
+    if unknown:
+        raise ValidationError(f"unknown key(s) {', '.join(map(repr, unknown))} (a spec has "
+                              f"{', '.join(sorted(_SPEC_KEYS))})", where="reward spec")
+    if "active_instructions" not in data:
+        raise ValidationError("missing 'active_instructions' (a list, [] when the turn has none)",
+                              where="reward spec: active_instructions")
+    for key in ("active_instructions", "distractors"):
+        if key in data and not isinstance(data[key], list):
+            raise ValidationError(f"must be a list, got {type(data[key]).__name__}", where=f"reward spec: {key}")
     turn = {"turn": data.get("turn", 1), **{key: data[key] for key in _TURN_KEYS if key in data}}
     # The scorer reads kwargs as JSON strings or mappings alike; given_at defaults to the turn for hand-written specs.
     turn["active_instructions"] = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -117,7 +118,7 @@ def test_reward_spec_round_trip_and_errors() -> None:
     by_hand = {"active_instructions": [{"id": "start:letter", "kwargs": {"letter": "S"}}]}
     assert rewards.score_response("Sure.", by_hand) == 1.0
     assert rewards.score_response("anything", {"active_instructions": []}) is None
-    with pytest.raises(ValidationError, match="not valid JSON"):
+    with pytest.raises(ValidationError, match="malformed JSON"):
         rewards.score_response("x", "{")
     with pytest.raises(UnknownInstructionError, match="unknown instruction id"):
         rewards.score_response("x", {"active_instructions": [{"id": "nope:nope", "kwargs": {}}]})
@@ -158,6 +159,28 @@ def test_trl_reward_signature_none_rows_and_compliance_metrics() -> None:
     with pytest.raises(KeyError, match="reward_spec"):
         rewards.trl_reward(["q"], ["x"])
     assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"}]}]) == "a"
+
+
+@pytest.mark.parametrize(("spec", "field"), [
+    ("{}", "active_instructions"),
+    ({"active_instruction": [{"id": "start:letter", "kwargs": {"letter": "S"}}]}, "active_instruction"),
+    ('{"active_instructions": null}', "active_instructions"),
+    ({"active_instructions": [], "reference": "7"}, "reference"),
+    ({"active_instructions": [], "distractors": "none"}, "distractors"),
+])
+def test_reward_spec_without_its_instructions_is_refused(spec: Any, field: str) -> None:
+    # Before: each read as "nothing to check" (None), which verl and OpenRLHF turn into a silent 0.
+    with pytest.raises(ValidationError, match=field):
+        rewards.score_response("Sure.", spec)
+    with pytest.raises(ValidationError, match=field):
+        rewards.verl_compute_score("mmmt-if", "Sure.", spec if isinstance(spec, str) else json.dumps(spec))
+
+
+def test_reward_spec_nested_too_deep_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="nested deeper"):
+        rewards.score_response("x", "[" * 100_000)
+    with pytest.raises(ValidationError, match="nested deeper"):
+        rewards.score_response("x", '{"active_instructions": ' + "[" * 100_000 + "]" * 100_000 + "}")
 
 
 def test_verl_compute_score_shape() -> None:
