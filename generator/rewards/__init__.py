@@ -27,7 +27,7 @@ from generator.rewards.core import (
     score_details,
     score_response,
 )
-from generator.rewards.openrlhf import openrlhf_reward
+from generator.rewards.openrlhf import make_openrlhf_reward, openrlhf_reward
 from generator.rewards.trl import SPEC_COLUMN, make_trl_reward, trl_reward
 from generator.rewards.verl import MMMTIFInteraction, verl_compute_score
 
@@ -38,6 +38,7 @@ __all__ = [
     "SPEC_VERSION",
     "MMMTIFInteraction",
     "Reward",
+    "make_openrlhf_reward",
     "make_spec",
     "make_trl_reward",
     "openrlhf_reward",

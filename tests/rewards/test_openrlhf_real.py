@@ -64,8 +64,8 @@ def test_openrlhf_loads_and_calls_our_reward_func(tmp_path: Path) -> None:
 
     executor = SingleTurnAgentExecutor(remote_rm_url=str(_reward_file(tmp_path / "reward_func.py")))
     assert executor.reward_func is not None
-    # OpenRLHF decodes the whole sequence (prompt and response, special tokens kept) as the query.
-    queries = [s["prompt"] + s["response"] for s in samples]
+    # OpenRLHF decodes the whole sequence (prompt and response, special tokens kept: the end token too) as the query.
+    queries = [s["prompt"] + s["response"] + "<|end|>" for s in samples]
     results = asyncio.run(executor._fetch_rewards_via_func(queries, [s["prompt"] for s in samples],
                                                            [s["label"] for s in samples]))
     seen = set()
@@ -77,3 +77,7 @@ def test_openrlhf_loads_and_calls_our_reward_func(tmp_path: Path) -> None:
         assert out["scores"].tolist() == pytest.approx([expected], abs=1e-6)
         seen.add(expected)
     assert len(seen) > 1, "every response got the same reward: the comparison would prove little"
+
+    # Without --data.label_key OpenRLHF's dataset passes "" as the label: an error, never a reward of 0.
+    with pytest.raises(ValueError, match="label_key"):
+        executor.reward_func(queries[:1], [samples[0]["prompt"]], [""])

@@ -255,3 +255,22 @@ def test_verl_compute_score_of_a_multi_turn_rollout_uses_the_turn_scores() -> No
     # A multi-turn transcript without the turn scores cannot be scored: refuse rather than return 0.
     with pytest.raises(ValueError, match="turn_scores"):
         rewards.verl_compute_score("mmmt-if", transcript, spec, {"interaction_kwargs": planned, "num_turns": 7})
+
+
+def test_openrlhf_refuses_empty_labels_and_foreign_queries_and_strips_eos() -> None:
+    from generator.rewards.openrlhf import response_of
+
+    prompt = "<|user|>Why?<|end|><|assistant|>"
+    # OpenRLHF decodes with skip_special_tokens=False: the end token stays at the end of the query.
+    assert response_of(prompt + "So?<|end|>", prompt) == "So?"
+    assert response_of(prompt + "So?</s>\n", prompt) == "So?"
+    assert response_of(prompt + "So? <|my_eos|>", prompt, ("<|my_eos|>",)) == "So? "
+    # Without --data.label_key OpenRLHF passes "" as every label.
+    for label in ("", None):
+        with pytest.raises(ValueError, match="label_key"):
+            rewards.openrlhf_reward([prompt + "So?"], [prompt], [label])
+    # A query that is not prompt + response: scoring it whole would score the prompt.
+    with pytest.raises(ValueError, match="does not start with its prompt"):
+        rewards.openrlhf_reward(["<|user|>Why? <|assistant|>So?"], [prompt], [_spec("S")])
+    with pytest.raises(ValueError, match="check mode"):
+        rewards.make_openrlhf_reward(check="lenient")
