@@ -3,7 +3,9 @@
 A training split must not teach what an evaluation split tests. Three things are compared, from the finest to the
 coarsest:
 
-- a *scene*: one image's spec (``image_meta[].spec``, canonical JSON), which fixes the rendered image;
+- a *scene*: for a procedural image its spec (``image_meta[].spec``, canonical JSON), which fixes the rendered
+  image; for a user image (``folder:``, ``hf:``, MMDU...) a hash of its bytes, since its spec only names where it
+  came from and the same picture may sit under another folder or file name;
 - a *question instance*: a question with each image name (``Image2``) replaced by that image's scene, plus the
   reference answer, so the same question about the same picture matches whatever position the picture has;
 - a *conversation fingerprint*: the scenes in order and, per turn, the question instance and the active
@@ -50,6 +52,36 @@ def scene_key(spec: str) -> str:
         return _digest(spec)
 
 
+def _is_procedural(spec: str) -> bool:
+    try:
+        data = json.loads(spec)
+    except ValueError:
+        return False
+    return isinstance(data, Mapping) and data.get("kind") == "procedural"
+
+
+def _image_bytes(image: Any) -> bytes | None:
+    data = image.get("bytes") if isinstance(image, Mapping) else image
+    return bytes(data) if isinstance(data, bytes | bytearray | memoryview) and len(data) else None
+
+
+def image_keys(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The scene key of each image of a row: its spec when procedural, else the hash of its bytes when the row
+    carries them (a row without its images falls back to the spec)."""
+    images = row.get("images") or []
+    keys = []
+    for position, meta in enumerate(row.get("image_meta") or []):
+        spec = meta.get("spec") or ""
+        data = None if _is_procedural(spec) or position >= len(images) else _image_bytes(images[position])
+        keys.append(scene_key(spec) if data is None
+                    else "bytes:" + hashlib.blake2b(data, digest_size=16).hexdigest())
+    return tuple(keys)
+
+
+def _needs_bytes(row: Mapping[str, Any]) -> bool:
+    return any(not _is_procedural(meta.get("spec") or "") for meta in row.get("image_meta") or [])
+
+
 @dataclass(frozen=True)
 class Fingerprints:
     """What a conversation row would share with another: scenes, question instances, and itself."""
@@ -69,8 +101,8 @@ def _kwargs(value: Any) -> Any:
 
 
 def row_fingerprints(row: Mapping[str, Any]) -> Fingerprints:
-    """The fingerprints of one conversation row (``image_meta`` and ``turns`` are read)."""
-    scenes = tuple(scene_key(meta.get("spec") or "") for meta in row.get("image_meta") or [])
+    """The fingerprints of one conversation row (``image_meta``, ``turns`` and, for user images, ``images``)."""
+    scenes = image_keys(row)
 
     def named(match: re.Match[str]) -> str:
         position = int(match.group(1)) - 1
@@ -146,11 +178,16 @@ class EvaluationIndex:
                     continue
                 for path in paths:
                     try:
-                        table = pq.read_table(path, columns=["image_meta", "turns"])
+                        rows = pq.read_table(path, columns=["image_meta", "turns"]).to_pylist()
+                        if any(map(_needs_bytes, rows)):
+                            # User images are keyed by their bytes: read them only where there are some.
+                            images = pq.read_table(path, columns=["images"]).column("images").to_pylist()
+                            rows = [{**row, "images": row_images}
+                                    for row, row_images in zip(rows, images, strict=True)]
                     except (OSError, KeyError, ValueError) as exc:
                         raise UserError(f"cannot read the conversations ({exc})",
                                         where=f"{option} {folder}: {config}/{path.name}") from None
-                    for row in table.to_pylist():
+                    for row in rows:
                         self.add(row)
                         conversations += 1
         if not conversations:
@@ -172,5 +209,5 @@ def shared_items(training: Iterable[Mapping[str, Any]], index: EvaluationIndex) 
     return shared
 
 
-__all__ = ["EvaluationIndex", "Fingerprints", "is_training_split", "row_fingerprints", "scene_key",
+__all__ = ["EvaluationIndex", "Fingerprints", "image_keys", "is_training_split", "row_fingerprints", "scene_key",
            "shared_items"]

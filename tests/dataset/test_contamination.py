@@ -112,3 +112,45 @@ def test_decontaminated_output_does_not_depend_on_processes(folders: dict[str, P
     one = (tmp_path / "one" / "mmmt-if" / "train-00000-of-00001.parquet").read_bytes()
     two = (tmp_path / "two" / "mmmt-if" / "train-00000-of-00001.parquet").read_bytes()
     assert one == two
+
+
+def test_user_images_are_matched_by_their_bytes_under_any_name(tmp_path: Path) -> None:
+    """The same picture under another folder and file name is the same scene: a ``folder:`` spec names only where
+    an image came from."""
+    from pngs import png_bytes
+
+    evaluation, copies = tmp_path / "pictures", tmp_path / "copies"
+    evaluation.mkdir()
+    copies.mkdir()
+    metadata = []
+    for colour in ("red", "blue", "green", "yellow"):
+        (evaluation / f"{colour}.png").write_bytes(png_bytes(colour, (40, 30)))
+        metadata.append({"file_name": f"{colour}.png", "question": f"Is the picture {colour}?", "answer": "yes"})
+    (evaluation / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in metadata), encoding="utf-8")
+    common = ["--turns", "2", "--variant", "mmmt-if", "--images-per-chat", "1-1", "--seed", "3"]
+    code, output = _gen(*common, "--source", f"folder:{evaluation}", "--splits", "test=8",
+                        "--out", str(tmp_path / "eval"))
+    assert code == 0, output
+    index = EvaluationIndex.from_folders([tmp_path / "eval"])
+    shown = sorted({row["images"][0]["bytes"] for row in
+                    pq.read_table(next((tmp_path / "eval" / "mmmt-if").glob("test-*.parquet"))).to_pylist()})
+    # The pictures the evaluation split shows, copied under other names into another folder, other questions.
+    copied = []
+    for number, data in enumerate(shown):
+        (copies / f"img_{number:03d}.png").write_bytes(data)
+        copied.append({"file_name": f"img_{number:03d}.png", "question": "What colour is the picture?",
+                       "answer": "some colour"})
+    (copies / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in copied), encoding="utf-8")
+
+    code, output = _gen(*common, "--source", f"folder:{copies}", "--splits", "train=3", "--out", str(tmp_path / "plain"))
+    assert code == 0, output
+    plain = pq.read_table(next((tmp_path / "plain" / "mmmt-if").glob("train-*.parquet"))).to_pylist()
+    assert {row["images"][0]["bytes"] for row in plain} <= set(shown)
+    assert all(index.overlap(row) == "the scene of Image1" for row in plain)
+    assert shared_items(plain, index)["scenes"] == len(plain)
+
+    # Every picture of the copies is an evaluation picture: nothing can be trained on, and nothing is written.
+    code, output = _gen(*common, "--source", f"folder:{copies}", "--splits", "train=3",
+                        "--exclude-from", str(tmp_path / "eval"), "--out", str(tmp_path / "train"))
+    assert code == 2 and "share nothing with the evaluation folders" in output, output
+    assert not (tmp_path / "train").exists()
