@@ -36,9 +36,14 @@ def completion_text(completion: Any) -> str:
 
 
 def make_trl_reward(mode: str = "fraction", *, answer_weight: float = 0.0, check: str = "strict",
-                    column: str = SPEC_COLUMN, log_compliance: bool = True,
-                    name: str | None = None) -> Callable[..., list[float | None]]:
-    """A TRL reward function with these options; its ``__name__`` names the reward in TRL's logs."""
+                    column: str = SPEC_COLUMN, log_compliance: bool = True, name: str | None = None,
+                    other_rows: bool = False) -> Callable[..., list[float | None]]:
+    """A TRL reward function with these options; its ``__name__`` names the reward in TRL's logs.
+
+    A row whose spec cell is empty (``None`` or ``""``) raises, as the reward core does: an export that lost its
+    specs must not train on "not applicable". ``other_rows=True`` gives such rows ``None`` instead, for a dataset
+    that mixes in rows of other tasks (whose ``reward_spec`` cell is empty).
+    """
     check_reward_options(mode, answer_weight, check)
 
     def reward(prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None,
@@ -52,6 +57,9 @@ def make_trl_reward(mode: str = "fraction", *, answer_weight: float = 0.0, check
         followed: dict[str, list[int]] = {}
         for completion, spec in zip(completions, specs, strict=True):
             if not spec:
+                if not other_rows:
+                    raise ValueError(f"empty {column!r} cell {spec!r}: every row needs its reward spec "
+                                     "(make_trl_reward(other_rows=True) gives rows of other tasks None)")
                 rewards.append(None)
                 continue
             result = score_details(completion_text(completion), spec, check=check)

@@ -158,6 +158,12 @@ def test_trl_reward_signature_none_rows_and_compliance_metrics() -> None:
     assert strict_all(["q", "q"], ["So?", "So."], reward_spec=[_spec("S"), _spec("S")]) == [1.0, 0.0]
     with pytest.raises(KeyError, match="reward_spec"):
         rewards.trl_reward(["q"], ["x"])
+    # An empty spec cell is an export that lost its spec, not "nothing to check" (before: None, silently).
+    for empty in (None, ""):
+        with pytest.raises(ValueError, match="reward_spec"):
+            rewards.trl_reward(["q", "q"], ["So?", "So?"], reward_spec=[_spec("S"), empty])
+    mixed = rewards.make_trl_reward(other_rows=True)
+    assert mixed(["q", "q"], ["So?", "So?"], reward_spec=[_spec("S"), None]) == [1.0, None]
     assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"}]}]) == "a"
 
 
