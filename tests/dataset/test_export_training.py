@@ -164,3 +164,17 @@ def test_export_uploads_to_a_hub_and_loads_back(exports: dict[str, Path], tmp_pa
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"rows": local["num_examples"], "spec": first["reward_model"]["ground_truth"],
                       "images": len(first["images"])}
+
+
+def test_exporting_an_evaluation_split_warns(source: Path, tmp_path: Path) -> None:
+    code, output = _run("gen", "--quiet", "--variant", "mmmt-if", "--turns", "2", "--splits", "test=2,validation=1",
+                        "--seed", "4", "--out", str(tmp_path / "data"))
+    assert code == 0, output
+    result = CliRunner().invoke(cli, ["export", "--quiet", "--format", "trl", "--dataset", str(tmp_path / "data"),
+                                      "--out", str(tmp_path / "eval")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "evaluation split(s) test, validation " in warnings[0]
+    result = CliRunner().invoke(cli, ["export", "--quiet", "--format", "trl", "--dataset", str(source),
+                                      "--out", str(tmp_path / "train")])
+    assert result.exit_code == 0 and "warning" not in result.stderr

@@ -29,6 +29,14 @@ def command(fmt: str, dataset: Path, out_dir: Path, configs: tuple[str, ...], sp
 
     counts = export_training(dataset, out_dir, fmt, configs=configs or None, splits=splits or None,
                              images=not no_images, overwrite=overwrite, quiet=quiet)
+    from generator.dataset.contamination import is_training_split
+
+    evaluation = sorted({split for split_counts in counts.values() for split in split_counts
+                         if not is_training_split(split)})
+    if evaluation:
+        click.echo(f"warning: exported evaluation split(s) {', '.join(evaluation)} as training rows; training on "
+                   "them contaminates the benchmark (export --split train, or generate with --exclude-from)",
+                   err=True)
     if not quiet:
         total = sum(sum(split.values()) for split in counts.values())
         click.echo(f"wrote {total} {fmt} training rows to {out_dir} (configs: {', '.join(counts)})")
