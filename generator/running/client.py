@@ -139,6 +139,9 @@ def completions_url(base_url: str) -> str:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValueError(f"base URL must start with http:// or https:// and name a host, got {shown_url(base_url)!r}")
+    if "@" in parsed.netloc:
+        raise ValueError(f"base URL must not hold credentials (user:password@), got {shown_url(base_url)!r}; "
+                         "pass a key with --api-key-env")
     if url.endswith("/chat/completions"):
         return url
     return url + "/chat/completions"
@@ -355,7 +358,11 @@ class ChatClient:
                                               allow_redirects=False) as response:
                     status = response.status
                     if status in (301, 302, 303, 307, 308):
-                        url = self._redirect_target(url, status, response.headers.get("Location"))
+                        try:
+                            url = self._redirect_target(url, status, response.headers.get("Location"))
+                        except ValueError:  # a port out of range or not a number, a broken IPv6 address
+                            raise ChatError(self._cut(f"HTTP {status} from {self.shown_url} redirects to a malformed "
+                                                      "address: not followed"), status=status) from None
                         continue
                     if status >= 400:
                         detail = await self._read_error(response)
@@ -393,6 +400,13 @@ class ChatClient:
                 f"HTTP {status} from {self.shown_url} redirects to another origin, {where}: not followed (the "
                 "key must not go there); use that address as --base-url if you trust it"), status=status)
         return target
+
+    def failure(self, exc: BaseException, *, attempts: int = 1) -> ChatError:
+        """A :class:`ChatError` for an unexpected exception of a request: one line naming the URL, scrubbed."""
+        if isinstance(exc, ChatError):
+            return exc
+        return ChatError(self._cut(f"request to {self.shown_url} failed: {type(exc).__name__}: {exc}"),
+                         attempts=attempts)
 
     def _connect_failure(self, exc: Any) -> Exception:
         os_error = getattr(exc, "os_error", None)
@@ -473,6 +487,8 @@ class ChatClient:
             except ChatError as exc:
                 exc.attempts = attempt + 1
                 raise
+            except Exception as exc:  # anything unforeseen fails this request in one line, never the whole run
+                raise self.failure(exc, attempts=attempt + 1) from None
             return ChatResult(text=text, finish_reason=finish, usage=usage,
                               latency_s=round(time.monotonic() - started, 3), attempts=attempt + 1)
 

@@ -746,6 +746,8 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
                 outcome: ChatResult | ChatError = await client.send(body, key=key)
             except ChatError as exc:
                 outcome = exc
+            except Exception as exc:  # whatever fails, the request is reported: the loop must never wait forever
+                outcome = client.failure(exc)
             finished.put_nowait((item, outcome))
 
         async with client:

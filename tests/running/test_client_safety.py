@@ -225,3 +225,76 @@ def test_nothing_listening_or_an_unknown_host_fails_at_once_naming_the_url(url):
     assert sleeps == [] and info.value.attempts == 1
     message = str(info.value)
     assert url + "/chat/completions" in message and "\n" not in message
+
+
+# ------------------------------------------------------------------------------ failures that are not ChatError
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory) -> Path:
+    dataset = tmp_path_factory.mktemp("ds") / "ds"
+    subprocess.run([sys.executable, "-m", "generator.cli", "gen", "--turns", "2", "--conversations", "1",
+                    "--seed", "1", "--out", str(dataset), "--quiet"], check=True, timeout=300)
+    return dataset
+
+
+def _run_cli(dataset: Path, out: Path, model: str, base_url: str, key: str | None = None,
+             *extra: str) -> subprocess.CompletedProcess[str]:
+    """``mmmtif run`` in a subprocess; a hang fails the test through the timeout."""
+    env = {"PATH": str(Path(sys.executable).parent)}
+    if key is not None:
+        env["MY_KEY"] = key
+        extra = ("--api-key-env", "MY_KEY", *extra)
+    return subprocess.run([sys.executable, "-m", "generator.cli", "run", "--dataset", str(dataset), "--model", model,
+                           "--base-url", base_url, "--out", str(out), "--quiet", "--max-retries", "1",
+                           "--backoff-base", "0.01", *extra], capture_output=True, text=True, env=env, timeout=90)
+
+
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "http://127.0.0.1:abc/x", "http://[::1/x"])
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_redirect_to_a_malformed_address_fails_in_one_line_without_a_hang(hostile, small_dataset, tmp_path,
+                                                                           location, status):
+    key = _key(40, 3)
+    done = _run_cli(small_dataset, tmp_path / "out.jsonl", f"redirect:{status}:{location}", hostile.base_url, key)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "malformed address" in lines[0] and f"{hostile.base_url}/chat/completions" in lines[0]
+    assert _leaks(done.stdout + done.stderr, key) == []
+
+
+def test_credentials_in_the_base_url_are_refused_up_front_without_printing_them(hostile, small_dataset, tmp_path):
+    port = hostile.httpd.server_address[1]
+    done = _run_cli(small_dataset, tmp_path / "out.jsonl", "ok", f"http://someone:pw-SECRET-9@127.0.0.1:{port}/v1",
+                    "sk-abcdefghijklmnop")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1 and "credentials" in lines[0], done.stderr
+    assert "SECRET" not in done.stdout + done.stderr and "someone" not in done.stderr
+    assert hostile.hits == [] and not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_unexpected_exception_of_a_request_stops_the_run_in_one_line(hostile, tmp_path):
+    """Whatever a request raises, the scheduler records a failure and the run ends instead of waiting forever."""
+    from generator.common.errors import UserError
+    from generator.running.runner import RunOptions, run
+
+    class Broken(ChatClient):
+        async def _attempt(self, payload):  # type: ignore[override]
+            raise RuntimeError("something nobody foresaw")
+
+    row = {"id": "c1", "turns": [{"turn": 1, "prompt": "a"}, {"turn": 2, "prompt": "b"}]}
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            run([row], Broken(hostile.base_url, max_retries=0), tmp_path / "out.jsonl",
+                RunOptions(model="ok", history="reference"), quiet=True, reference_fn=lambda r: ["x", "y"])
+            outcome.append(None)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "the run hangs"
+    assert isinstance(outcome[0], UserError) and "RuntimeError: something nobody foresaw" in str(outcome[0])
+    assert "\n" not in str(outcome[0])
