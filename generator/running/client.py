@@ -203,6 +203,10 @@ def parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
     if not isinstance(message, dict):
         raise _Retryable("malformed response body: choice without a message")
     text = extract_text(message)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (\ud83d): no file or later request can hold it
+        raise _Retryable("malformed response body: the answer is not valid Unicode (a lone surrogate)") from None
     finish = choice.get("finish_reason")
     usage_raw = data.get("usage")
     usage: dict[str, Any] = {}

@@ -284,14 +284,14 @@ class ResponseLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (held for the whole run)
+        self._handle = open(path, "ab")  # noqa: SIM115 (held for the whole run)
         self._claim()
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []
         self.keys: list[Key] = []  # of the lines appended, in the order they are written
         self._cond = threading.Condition()
         self._idle = False  # the writer waits for a line (only then does :meth:`append` wake it)
         self._closing = False
-        self._error: OSError | None = None
+        self._error: Exception | None = None
         self._writer = threading.Thread(target=self._write_loop, name="mmmtif-response-log", daemon=True)
         self._writer.start()
 
@@ -325,22 +325,28 @@ class ResponseLog:
                 closing = self._closing
             if batch and self._error is None:
                 try:
-                    self._handle.write("".join(batch))
+                    self._handle.write(b"".join(batch))
                     self._handle.flush()
                     os.fsync(self._handle.fileno())
-                except OSError as exc:
+                except Exception as exc:  # whatever it is, it stops the run (never a silent death of the thread)
                     self._error = exc
             if closing and not batch:
                 return
 
     def _raise_error(self) -> None:
-        if self._error is not None:
-            raise UserError(f"cannot write the responses: {self._error.strerror or self._error}",
-                            where=str(self.path)) from None
+        error = self._error
+        if error is not None:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else (
+                f"{type(error).__name__}: {error}")
+            raise UserError(f"cannot write the responses: {reason}", where=str(self.path)) from None
 
     def append(self, record: dict[str, Any]) -> None:
         self._raise_error()
-        line = format_record(record) + "\n"
+        try:
+            line = (format_record(record) + "\n").encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError("cannot record an answer that is not valid Unicode (a lone surrogate)",
+                            where=f"{self.path} ({record.get('id')} turn {record.get('turn')})") from None
         with self._cond:
             self._pending.append(line)
             self.keys.append((record["id"], record["turn"], record["sample"]))

@@ -58,6 +58,9 @@ class Hostile:
                     _, status, where = model.split(":", 2)
                     self._send(int(status), b"", {"Location": where})
                     return
+                if model == "surrogate":  # JSON may spell half of a surrogate pair; no text can hold it
+                    self._send(200, b'{"choices": [{"message": {"content": "broken \\ud83d"}}]}')
+                    return
                 if model == "ok":
                     self._send(200, b'{"choices": [{"message": {"content": "fine"}}]}')
                     return
@@ -298,3 +301,40 @@ def test_an_unexpected_exception_of_a_request_stops_the_run_in_one_line(hostile,
     assert not worker.is_alive(), "the run hangs"
     assert isinstance(outcome[0], UserError) and "RuntimeError: something nobody foresaw" in str(outcome[0])
     assert "\n" not in str(outcome[0])
+
+
+# ------------------------------------------------------------------------------------- answers no file can hold
+
+
+def test_an_answer_with_a_lone_surrogate_is_a_malformed_response_in_one_line(hostile, small_dataset, tmp_path):
+    out = tmp_path / "out.jsonl"
+    done = _run_cli(small_dataset, out, "surrogate", hostile.base_url, None, "--history", "model")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "lone surrogate" in lines[0] and "gave up after 2 attempts" in lines[0]
+    assert len(hostile.hits) == 2  # retried like any malformed body, then the run stops
+    assert not out.exists() or out.read_text() == ""
+
+
+def test_the_response_writer_never_dies_silently(tmp_path):
+    """Any exception of the writer thread (not only OSError) stops the run with one line naming the file."""
+    from generator.common.errors import UserError
+    from generator.running.runner import ResponseLog
+
+    out = tmp_path / "out.jsonl"
+    log = ResponseLog(out)
+    real = log._handle
+
+    class Failing:
+        def write(self, data: bytes) -> int:
+            raise RuntimeError("the writer broke")
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+    log._handle = Failing()  # type: ignore[assignment]
+    log.append({"id": "c1", "turn": 1, "sample": 0, "response": "a"})
+    with pytest.raises(UserError, match="RuntimeError: the writer broke") as info:
+        log.close()
+    assert str(out) in str(info.value) and "\n" not in str(info.value)
+    assert not log._writer.is_alive()
