@@ -268,6 +268,8 @@ def read_existing(path: Path, *, repair: bool = True) -> ExistingOutput:
     return result
 
 
+#: How many times a file replaced while it is being claimed is claimed again.
+_CLAIM_TRIES = 5
 #: How long the response writer lets lines gather before writing them (bounds what a kill can lose).
 _GATHER_SECONDS = 0.02
 
@@ -296,17 +298,34 @@ class ResponseLog:
         self._writer.start()
 
     def _claim(self) -> None:
-        """Refuse a second run appending to the same file at the same time (it would duplicate work)."""
+        """Refuse a second run appending to the same file at the same time (it would duplicate work).
+
+        The lock is taken on the file the path names once it is held: a run that finished in between replaced the
+        file with its sorted copy, and appending to the replaced one would lose every answer.
+        """
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: no advisory locks
             return
-        try:
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._handle.close()
-            raise UserError("another run is writing this file; wait for it or choose another --out",
-                            where=str(self.path)) from None
+        for _ in range(_CLAIM_TRIES):
+            try:
+                fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self._handle.close()
+                raise UserError("another run is writing this file; wait for it or choose another --out",
+                                where=str(self.path)) from None
+            held = os.fstat(self._handle.fileno())
+            try:
+                named = os.stat(self.path)
+            except FileNotFoundError:
+                named = None
+            if named is not None and (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino):
+                return
+            self._handle.close()  # replaced (or removed) while it was being claimed: claim the file named now
+            self._handle = open(self.path, "ab")  # noqa: SIM115 (held for the whole run)
+        self._handle.close()
+        raise UserError("the file keeps being replaced by another program; choose another --out",
+                        where=str(self.path))
 
     def _write_loop(self) -> None:
         while True:
@@ -354,14 +373,20 @@ class ResponseLog:
                 self._idle = False
                 self._cond.notify()
 
-    def close(self) -> None:
-        """Write what is queued, fsync, close; raises the writer's error if there was one."""
+    def drain(self) -> None:
+        """Write what is queued and fsync, keeping the file claimed; raises the writer's error if there was one."""
         with self._cond:
             self._closing = True
             self._cond.notify()
         self._writer.join()
-        self._handle.close()
         self._raise_error()
+
+    def close(self) -> None:
+        """Write what is queued, fsync, close (which releases the claim); raises the writer's error if any."""
+        try:
+            self.drain()
+        finally:
+            self._handle.close()
 
 
 def sort_output(path: Path, *, earlier: ExistingOutput | None = None, appended_at: int = 0,
@@ -783,15 +808,16 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
                     await asyncio.wait(list(in_flight.values()))
 
     try:
-        asyncio.run(dispatch())
-    except BaseException:
-        bar.close()
+        try:
+            asyncio.run(dispatch())
+        finally:
+            bar.close()
+        log.drain()  # every queued line is on disk before the file is sorted
+        if options.sort and not summary.failed:
+            # still claimed: a run started now would append to the file that the sorted copy replaces
+            sort_output(out, earlier=existing, appended_at=appended_at, appended=log.keys)
+    finally:
         log.close()
-        raise
-    bar.close()
-    log.close()  # every queued line is on disk before the file is sorted
-    if options.sort and not summary.failed:
-        sort_output(out, earlier=existing, appended_at=appended_at, appended=log.keys)
 
     if summary.failed:
         shown = "; ".join(summary.errors[:3])

@@ -344,3 +344,52 @@ def test_resume_refuses_a_file_that_answers_something_else(tmp_path, change, row
     lines = [json.loads(line) for line in before.decode().splitlines()]
     assert {line["history"] for line in lines} == {"model"}
     assert len({line["conversation_sha256"] for line in lines}) == 1
+
+
+def test_the_file_stays_claimed_until_the_sorted_copy_is_in_place(tmp_path, monkeypatch):
+    """A run started while the finished one sorts is refused (it would append to the file being replaced)."""
+    from generator.running import runner as runner_module
+    from generator.running.runner import ResponseLog
+
+    out = tmp_path / "out.jsonl"
+    refused: list[bool] = []
+    real_sort = runner_module.sort_output
+
+    def sort_while_another_run_starts(path, **kwargs):
+        try:
+            ResponseLog(path).close()
+            refused.append(False)
+        except UserError:
+            refused.append(True)
+        return real_sort(path, **kwargs)
+
+    monkeypatch.setattr(runner_module, "sort_output", sort_while_another_run_starts)
+    with FakeServer(tmp_path / "log.jsonl") as server:
+        run([_row()], ChatClient(server.base_url, timeout=5), out, RunOptions(model="m"), quiet=True)
+    assert refused == [True]
+    assert len(out.read_text().splitlines()) == 3
+
+
+def test_a_file_replaced_while_it_is_claimed_is_claimed_again(tmp_path, monkeypatch):
+    """Opened just before a finishing run put its sorted copy in place: the lines go to the new file."""
+    import fcntl
+
+    from generator.common import atomic
+    from generator.running.runner import ResponseLog
+
+    out = tmp_path / "out.jsonl"
+    out.write_text(_line(1) + "\n")
+    real_flock = fcntl.flock
+    replaced: list[bool] = []
+
+    def flock_after_a_replace(fd, operation):
+        if not replaced:
+            replaced.append(True)
+            atomic.write_text(out, _line(0) + "\n" + _line(1) + "\n")
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_a_replace)
+    log = ResponseLog(out)
+    log.append(json.loads(_line(2)))
+    log.close()
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["c0", "c1", "c2"]
