@@ -87,6 +87,11 @@ class ChatResult:
     attempts: int = 1
 
 
+@functools.lru_cache(maxsize=8)
+def _fragments(secret: str) -> frozenset[str]:
+    return frozenset(secret[i:i + _FRAGMENT] for i in range(len(secret) - _FRAGMENT + 1))
+
+
 def scrub(text: str, secret: str | None) -> str:
     """``text`` with ``secret`` and every fragment of it of six characters or more replaced by ``***``.
 
@@ -98,7 +103,9 @@ def scrub(text: str, secret: str | None) -> str:
     text = text.replace(secret, "***")
     if len(secret) < _FRAGMENT or len(text) < _FRAGMENT:
         return text
-    pieces = {secret[i:i + _FRAGMENT] for i in range(len(secret) - _FRAGMENT + 1)}
+    pieces = _fragments(secret)
+    if not any(piece in text for piece in pieces):  # the usual case, at the speed of a substring search
+        return text
     covered = bytearray(len(text))
     for start in range(len(text) - _FRAGMENT + 1):
         if text[start:start + _FRAGMENT] in pieces:
@@ -493,6 +500,8 @@ class ChatClient:
                 raise
             except Exception as exc:  # anything unforeseen fails this request in one line, never the whole run
                 raise self.failure(exc, attempts=attempt + 1) from None
+            if self._api_key:  # a server that echoes the key in an answer must not put it in the file or history
+                text = self._scrub(text)
             return ChatResult(text=text, finish_reason=finish, usage=usage,
                               latency_s=round(time.monotonic() - started, 3), attempts=attempt + 1)
 

@@ -61,6 +61,12 @@ class Hostile:
                 if model == "surrogate":  # JSON may spell half of a surrogate pair; no text can hold it
                     self._send(200, b'{"choices": [{"message": {"content": "broken \\ud83d"}}]}')
                     return
+                if model.startswith("echo:"):  # a successful answer that echoes the key at an offset
+                    offset = int(model.split(":")[1])
+                    key = auth.removeprefix("Bearer ")
+                    text = PADDING[:offset] + key[offset % 7:] + PADDING[offset:] + key
+                    self._send(200, json.dumps({"choices": [{"message": {"content": text}}]}).encode())
+                    return
                 if model == "ok":
                     self._send(200, b'{"choices": [{"message": {"content": "fine"}}]}')
                     return
@@ -338,3 +344,18 @@ def test_the_response_writer_never_dies_silently(tmp_path):
         log.close()
     assert str(out) in str(info.value) and "\n" not in str(info.value)
     assert not log._writer.is_alive()
+
+
+@pytest.mark.parametrize("history", ["model", "reference"])
+def test_a_key_echoed_in_a_successful_answer_is_scrubbed_before_it_is_recorded(hostile, small_dataset, tmp_path,
+                                                                               history):
+    """No 6-character piece of the key reaches the responses file, nor the history sent in later turns."""
+    key = _key(57, 11)
+    out = tmp_path / "out.jsonl"
+    done = _run_cli(small_dataset, out, "echo:13", hostile.base_url, key, "--history", history)
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line)["response"] for line in out.read_text().splitlines()]
+    assert len(answers) == 2 and all("***" in answer for answer in answers)
+    assert _leaks(out.read_text() + done.stdout + done.stderr, key) == []
+    later_bodies = b"".join(hostile.bodies).decode()
+    assert _leaks(later_bodies, key) == []  # the model's own earlier answer goes back scrubbed too
