@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -66,6 +67,29 @@ class Hostile:
                     key = auth.removeprefix("Bearer ")
                     text = PADDING[:offset] + key[offset % 7:] + PADDING[offset:] + key
                     self._send(200, json.dumps({"choices": [{"message": {"content": text}}]}).encode())
+                    return
+                if model.startswith("drip:"):  # a whole answer's worth of bytes, one every 0.2 s
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    for _ in range(100):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                    return
+                if model.startswith("chunked:"):  # status and size, the body in chunks that arrive apart
+                    status, size = (int(x) for x in model.split(":")[1:])
+                    self.send_response(status)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    piece = b"x" * (1000 if status == 200 else 20)
+                    for index in range(size // len(piece)):
+                        if status != 200 and index == 3:
+                            piece = b"the-real-reason "
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                        self.wfile.flush()
+                        time.sleep(0.01)
+                    self.wfile.write(b"0\r\n\r\n")
                     return
                 if model == "ok":
                     self._send(200, b'{"choices": [{"message": {"content": "fine"}}]}')
@@ -359,3 +383,27 @@ def test_a_key_echoed_in_a_successful_answer_is_scrubbed_before_it_is_recorded(h
     assert _leaks(out.read_text() + done.stdout + done.stderr, key) == []
     later_bodies = b"".join(hostile.bodies).decode()
     assert _leaks(later_bodies, key) == []  # the model's own earlier answer goes back scrubbed too
+
+
+# --------------------------------------------------------------------------------------- bodies and slow servers
+
+
+def test_a_server_that_drips_bytes_is_cut_off_by_the_time_limit_of_the_whole_answer(hostile):
+    client = ChatClient(hostile.base_url, timeout=1, request_timeout=1.5, max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(ChatError, match=r"timed out.*1\.5 s"):
+        client.complete([{"role": "user", "content": "q"}], model="drip:")
+    assert time.monotonic() - started < 5
+
+
+def test_a_successful_body_past_the_cap_is_refused_without_reading_it_all(hostile):
+    client = ChatClient(hostile.base_url, max_retries=3, max_body=10_000)
+    with pytest.raises(ChatError, match="larger than 10,000 bytes") as info:
+        client.complete([{"role": "user", "content": "q"}], model="chunked:200:50000")
+    assert info.value.attempts == 1 and len(hostile.hits) == 1
+
+
+def test_an_error_body_in_chunks_is_read_past_its_first_chunk(hostile):
+    client = ChatClient(hostile.base_url, max_retries=0)
+    with pytest.raises(ChatError, match=r"HTTP 401.*the-real-reason"):
+        client.complete([{"role": "user", "content": "q"}], model="chunked:401:200")
