@@ -250,10 +250,13 @@ def read_existing(path: Path, *, repair: bool = True) -> ExistingOutput:
         data = data[:cut]
         result.dropped_partial_line = True
         if repair:
-            with open(path, "r+b") as handle:
-                handle.truncate(cut)
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                with open(path, "r+b") as handle:
+                    handle.truncate(cut)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:
+                raise atomic.os_error(exc, path, "repair") from None
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
@@ -285,8 +288,11 @@ class ResponseLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "ab")  # noqa: SIM115 (held for the whole run)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(path, "ab")  # noqa: SIM115 (held for the whole run)
+        except OSError as exc:
+            raise atomic.os_error(exc, path) from None
         self._claim()
         self._pending: list[bytes] = []
         self.keys: list[Key] = []  # of the lines appended, in the order they are written
@@ -607,15 +613,26 @@ def _conversations(rows: Sequence[dict[str, Any]], limit: int | None) -> list[_C
     return result
 
 
+def _dataset_ids(rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Every conversation id of the dataset, whatever ``--limit`` says (a column read, for a ``datasets.Dataset``)."""
+    table: Any = rows
+    ids = table["id"] if hasattr(table, "column_names") else [row["id"] for row in rows]
+    return {str(conv_id) for conv_id in ids}
+
+
 def _check_resumable(existing: ExistingOutput, conversations: Sequence[_Conversation], options: RunOptions,
-                     out: Path) -> None:
+                     out: Path, dataset_ids: set[str] | None = None) -> None:
     """Refuse to resume into a file whose lines answer other questions, another model, history or sample count.
 
-    Lines written before these fields existed carry none of them and are accepted as they are.
+    Lines written before these fields existed carry none of them and are accepted as they are; a line whose id is
+    not in the dataset (``dataset_ids``) is refused whatever it carries.
     """
     digests = {conv.id: conv.digest for conv in conversations}
     for key, record in existing.records.items():
         where = f"{out} ({key[0]} turn {key[1]} sample {key[2]})"
+        if dataset_ids is not None and key[0] not in dataset_ids:
+            raise UserError("answers a conversation that is not in the dataset (another dataset?); use another "
+                            "output file", where=where)
         if record.get("model") not in (None, options.model):
             raise UserError(f"holds responses of model {record.get('model')!r}, not {options.model!r}; "
                             "use another output file", where=where)
@@ -656,7 +673,7 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
         log.close()
         raise
     try:
-        _check_resumable(existing, conversations, options, out)
+        _check_resumable(existing, conversations, options, out, _dataset_ids(rows) if existing.records else None)
         appended_at = out.stat().st_size  # what this run appends starts here
     except BaseException:
         log.close()

@@ -185,6 +185,8 @@ def test_sort_output_moves_the_run_s_own_lines_as_written(tmp_path, foreign):
     ("http://h:8000/v1", "http://h:8000/v1/chat/completions"),
     ("http://h:8000/v1/", "http://h:8000/v1/chat/completions"),
     ("https://api.x.com/v1/chat/completions", "https://api.x.com/v1/chat/completions"),
+    ("https://x.azure.com/v1?api-version=2024-06-01", "https://x.azure.com/v1/chat/completions?api-version=2024-06-01"),
+    ("https://x.azure.com/v1/?v=1", "https://x.azure.com/v1/chat/completions?v=1"),
 ])
 def test_completions_url(base, url):
     assert completions_url(base) == url
@@ -393,3 +395,31 @@ def test_a_file_replaced_while_it_is_claimed_is_claimed_again(tmp_path, monkeypa
     log.append(json.loads(_line(2)))
     log.close()
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["c0", "c1", "c2"]
+
+
+def test_resume_refuses_lines_of_conversations_that_are_not_in_the_dataset(tmp_path):
+    out = tmp_path / "out.jsonl"
+    with FakeServer(tmp_path / "log.jsonl") as server:
+        client = ChatClient(server.base_url, timeout=5)
+        run([_row()], client, out, RunOptions(model="m"), quiet=True)
+        before = out.read_bytes()
+        with pytest.raises(UserError, match=r"c1 turn 1 sample 0\): answers a conversation that is not in the "):
+            run([{**_row(), "id": "c9"}], client, out, RunOptions(model="m"), quiet=True)
+        # --limit leaves conversations out of the run, not out of the dataset: their lines are kept
+        rows = [{**_row(), "id": "c0"}, _row()]
+        summary = run(rows, client, out, RunOptions(model="m"), limit=1, quiet=True)
+    assert summary.completed == 3 and out.read_bytes().endswith(before)
+
+
+def test_a_failed_repair_of_a_cut_last_line_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    out = tmp_path / "out.jsonl"
+    out.write_text(_line(1) + "\n" + '{"id": "c2", "tu')
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("generator.running.runner.os.fsync", full)
+    with pytest.raises(UserError, match=f"cannot repair {out}: No space left on device"):
+        read_existing(out)
