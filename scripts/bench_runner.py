@@ -13,7 +13,8 @@ figures show. For each concurrency the script times, ``--repeats`` times each:
 and prints min / median / max responses per second, the share of the ideal (concurrency / latency), the
 runner / plain ratio and the client CPU per response of each (median, ``time.process_time``: every thread of this
 process, the server excluded), plus the CPU and wall time of the whole script and the load average before and
-after. The two loops alternate within each repeat, so both see the same machine. Every request is distinct: each
+after. The two loops alternate within each repeat, and which one goes first alternates from one repeat to the
+next, so both see the same machine; the plain loop checks every answer's status as the runner does. Every request is distinct: each
 conversation has images of its own and each turn its own history.
 
     python scripts/bench_runner.py --delay 0.1 --concurrency 8,32,128 --repeats 3
@@ -82,11 +83,16 @@ def make_rows(conversations: int, turns: int, images: int) -> list[dict]:
 
 
 def plain_loop(url: str, bodies: list[bytes], concurrency: int) -> float:
-    """Seconds for N coroutines to POST every body once with one aiohttp session (the reference)."""
+    """Seconds for N coroutines to POST every body once with one aiohttp session (the reference).
+
+    Every answer's status is checked, as the runner checks it: a failed request is not a response, and any
+    failure stops the benchmark rather than inflating the reference.
+    """
     import aiohttp
 
     async def main() -> float:
         queue = list(reversed(bodies))
+        failures: list[int] = []
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
             async def worker() -> None:
@@ -94,10 +100,16 @@ def plain_loop(url: str, bodies: list[bytes], concurrency: int) -> float:
                     body = queue.pop()
                     async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
                         await r.read()
+                        if r.status != 200:
+                            failures.append(r.status)
 
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
-            return time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+        if failures:
+            raise SystemExit(f"plain loop: {len(failures)} of {len(bodies)} requests failed (HTTP "
+                             f"{sorted(set(failures))}); the figures would count errors as responses")
+        return elapsed
 
     return asyncio.run(main())
 
@@ -171,14 +183,17 @@ def main() -> None:
             ideal = concurrency / args.delay
             plain, runner, plain_cpu, runner_cpu = [], [], [], []
             with tempfile.TemporaryDirectory() as tmp:
-                for _ in range(args.repeats):
-                    cpu = time.process_time()
-                    plain.append(len(bodies) / plain_loop(url, bodies, concurrency))
-                    plain_cpu.append((time.process_time() - cpu) / len(bodies) * 1000)
-                    cpu = time.process_time()
-                    runner.append(len(bodies) / runner_once(url, rows, witnesses, concurrency,
-                                                            Path(tmp) / "out.jsonl"))
-                    runner_cpu.append((time.process_time() - cpu) / len(bodies) * 1000)
+                for repeat in range(args.repeats):
+                    # which loop goes first alternates, so that neither always meets a warmer (or busier) machine
+                    for which in (("plain", "runner") if repeat % 2 == 0 else ("runner", "plain")):
+                        cpu = time.process_time()
+                        if which == "plain":
+                            plain.append(len(bodies) / plain_loop(url, bodies, concurrency))
+                            plain_cpu.append((time.process_time() - cpu) / len(bodies) * 1000)
+                        else:
+                            runner.append(len(bodies) / runner_once(url, rows, witnesses, concurrency,
+                                                                    Path(tmp) / "out.jsonl"))
+                            runner_cpu.append((time.process_time() - cpu) / len(bodies) * 1000)
 
             def fmt(values: list[float]) -> str:
                 return f"{min(values):6.0f} / {statistics.median(values):6.0f} / {max(values):6.0f}"

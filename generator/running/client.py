@@ -42,6 +42,8 @@ RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 
 _ERROR_BODY_CHARS = 300
 #: At most this much of an error body is read (it is scrubbed whole, then cut to ``_ERROR_BODY_CHARS``).
 _ERROR_BODY_READ = 65536
+#: A successful answer larger than this is refused (a chat completion is a few KB; this only stops a runaway body).
+MAX_BODY_BYTES = 64 * 1024 * 1024
 #: Redacted fragments of the key are at least this long; shorter ones cannot be told from ordinary text.
 _FRAGMENT = 6
 _MAX_REDIRECTS = 5
@@ -87,6 +89,11 @@ class ChatResult:
     attempts: int = 1
 
 
+@functools.lru_cache(maxsize=8)
+def _fragments(secret: str) -> frozenset[str]:
+    return frozenset(secret[i:i + _FRAGMENT] for i in range(len(secret) - _FRAGMENT + 1))
+
+
 def scrub(text: str, secret: str | None) -> str:
     """``text`` with ``secret`` and every fragment of it of six characters or more replaced by ``***``.
 
@@ -98,7 +105,9 @@ def scrub(text: str, secret: str | None) -> str:
     text = text.replace(secret, "***")
     if len(secret) < _FRAGMENT or len(text) < _FRAGMENT:
         return text
-    pieces = {secret[i:i + _FRAGMENT] for i in range(len(secret) - _FRAGMENT + 1)}
+    pieces = _fragments(secret)
+    if not any(piece in text for piece in pieces):  # the usual case, at the speed of a substring search
+        return text
     covered = bytearray(len(text))
     for start in range(len(text) - _FRAGMENT + 1):
         if text[start:start + _FRAGMENT] in pieces:
@@ -139,9 +148,14 @@ def completions_url(base_url: str) -> str:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValueError(f"base URL must start with http:// or https:// and name a host, got {shown_url(base_url)!r}")
-    if url.endswith("/chat/completions"):
-        return url
-    return url + "/chat/completions"
+    if "@" in parsed.netloc:
+        raise ValueError(f"base URL must not hold credentials (user:password@), got {shown_url(base_url)!r}; "
+                         "pass a key with --api-key-env")
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.rstrip("/")  # the path goes before a query (``/v1?api-version=...``), never after it
+    if not path.endswith("/chat/completions"):
+        path += "/chat/completions"
+    return urllib.parse.urlunsplit(parts._replace(path=path))
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -200,6 +214,10 @@ def parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
     if not isinstance(message, dict):
         raise _Retryable("malformed response body: choice without a message")
     text = extract_text(message)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (\ud83d): no file or later request can hold it
+        raise _Retryable("malformed response body: the answer is not valid Unicode (a lone surrogate)") from None
     finish = choice.get("finish_reason")
     usage_raw = data.get("usage")
     usage: dict[str, Any] = {}
@@ -259,7 +277,8 @@ class ChatClient:
 
     def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 120.0,
                  max_retries: int = 6, backoff_base: float = 1.0, backoff_max: float = 60.0,
-                 sleep: Sleep | None = None, user_agent: str = "mmmt-if", connections: int = 0) -> None:
+                 sleep: Sleep | None = None, user_agent: str = "mmmt-if", connections: int = 0,
+                 request_timeout: float | None = None, max_body: int = MAX_BODY_BYTES) -> None:
         self._api_key = api_key or None
         try:
             self.url = completions_url(base_url)
@@ -267,6 +286,9 @@ class ChatClient:
             raise ValueError(self._scrub(str(exc))) from None
         self.shown_url = shown_url(self.url)
         self.timeout = float(timeout)
+        #: the whole of one attempt (a server that drips a byte at a time never trips ``timeout``); 10 x by default
+        self.request_timeout = float(request_timeout) if request_timeout else 10 * self.timeout
+        self.max_body = int(max_body)
         self.max_retries = int(max_retries)
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
@@ -315,7 +337,7 @@ class ChatClient:
         if self._session is not None:
             return
         connector = aiohttp.TCPConnector(limit=self._connections, limit_per_host=0, ttl_dns_cache=300)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.timeout, sock_read=self.timeout)
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout, sock_connect=self.timeout, sock_read=self.timeout)
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=self._trust_env,
                                               auto_decompress=True)
 
@@ -334,12 +356,35 @@ class ChatClient:
 
     # ---------------------------------------------------------------------------------------- one attempt
 
+    @staticmethod
+    async def _read_upto(response: Any, limit: int) -> bytes:
+        """At most ``limit`` + 1 bytes of the body, over as many chunks as it arrives in."""
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = await response.content.read(limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
     async def _read_error(self, response: Any) -> str:
         try:
-            raw = await response.content.read(_ERROR_BODY_READ)
+            raw = await self._read_upto(response, _ERROR_BODY_READ)
         except Exception:
             return ""
-        return raw.decode("utf-8", "replace")
+        return raw[:_ERROR_BODY_READ].decode("utf-8", "replace")
+
+    async def _read_body(self, response: Any) -> bytes:
+        """A successful answer's body, refused (for good: a server that sends one sends it again) past the cap."""
+        declared = response.content_length
+        if declared is None or declared <= self.max_body:
+            body = await self._read_upto(response, self.max_body)
+            if len(body) <= self.max_body:
+                return body
+        raise ChatError(f"the answer from {self.shown_url} is larger than {self.max_body:,} bytes: refused",
+                        status=response.status)
 
     async def _attempt(self, payload: Body) -> tuple[str, str | None, dict[str, Any]]:
         import aiohttp
@@ -355,7 +400,11 @@ class ChatClient:
                                               allow_redirects=False) as response:
                     status = response.status
                     if status in (301, 302, 303, 307, 308):
-                        url = self._redirect_target(url, status, response.headers.get("Location"))
+                        try:
+                            url = self._redirect_target(url, status, response.headers.get("Location"))
+                        except ValueError:  # a port out of range or not a number, a broken IPv6 address
+                            raise ChatError(self._cut(f"HTTP {status} from {self.shown_url} redirects to a malformed "
+                                                      "address: not followed"), status=status) from None
                         continue
                     if status >= 400:
                         detail = await self._read_error(response)
@@ -365,12 +414,13 @@ class ChatClient:
                             raise _Retryable(message, status=status,
                                              retry_after=parse_retry_after(response.headers.get("Retry-After")))
                         raise ChatError(message, status=status, retryable=False)
-                    body = await response.read()
+                    body = await self._read_body(response)
                     self._answered = True
                     return parse_completion(body)
             raise ChatError(f"more than {_MAX_REDIRECTS} redirects from {self.shown_url}")
         except (TimeoutError, asyncio.TimeoutError):
-            raise _Retryable(f"timed out after {self.timeout:g} s waiting for {self.shown_url}") from None
+            raise _Retryable(f"timed out waiting for {self.shown_url} (no byte for {self.timeout:g} s, or the whole "
+                             f"answer not in {self.request_timeout:g} s)") from None
         except aiohttp.ClientConnectorError as exc:
             raise self._connect_failure(exc) from None
         except (aiohttp.ClientError, ConnectionError, OSError) as exc:
@@ -393,6 +443,13 @@ class ChatClient:
                 f"HTTP {status} from {self.shown_url} redirects to another origin, {where}: not followed (the "
                 "key must not go there); use that address as --base-url if you trust it"), status=status)
         return target
+
+    def failure(self, exc: BaseException, *, attempts: int = 1) -> ChatError:
+        """A :class:`ChatError` for an unexpected exception of a request: one line naming the URL, scrubbed."""
+        if isinstance(exc, ChatError):
+            return exc
+        return ChatError(self._cut(f"request to {self.shown_url} failed: {type(exc).__name__}: {exc}"),
+                         attempts=attempts)
 
     def _connect_failure(self, exc: Any) -> Exception:
         os_error = getattr(exc, "os_error", None)
@@ -473,6 +530,10 @@ class ChatClient:
             except ChatError as exc:
                 exc.attempts = attempt + 1
                 raise
+            except Exception as exc:  # anything unforeseen fails this request in one line, never the whole run
+                raise self.failure(exc, attempts=attempt + 1) from None
+            if self._api_key:  # a server that echoes the key in an answer must not put it in the file or history
+                text = self._scrub(text)
             return ChatResult(text=text, finish_reason=finish, usage=usage,
                               latency_s=round(time.monotonic() - started, 3), attempts=attempt + 1)
 

@@ -250,10 +250,13 @@ def read_existing(path: Path, *, repair: bool = True) -> ExistingOutput:
         data = data[:cut]
         result.dropped_partial_line = True
         if repair:
-            with open(path, "r+b") as handle:
-                handle.truncate(cut)
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                with open(path, "r+b") as handle:
+                    handle.truncate(cut)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:
+                raise atomic.os_error(exc, path, "repair") from None
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
@@ -268,6 +271,8 @@ def read_existing(path: Path, *, repair: bool = True) -> ExistingOutput:
     return result
 
 
+#: How many times a file replaced while it is being claimed is claimed again.
+_CLAIM_TRIES = 5
 #: How long the response writer lets lines gather before writing them (bounds what a kill can lose).
 _GATHER_SECONDS = 0.02
 
@@ -283,30 +288,50 @@ class ResponseLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (held for the whole run)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(path, "ab")  # noqa: SIM115 (held for the whole run)
+        except OSError as exc:
+            raise atomic.os_error(exc, path) from None
         self._claim()
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []
         self.keys: list[Key] = []  # of the lines appended, in the order they are written
         self._cond = threading.Condition()
         self._idle = False  # the writer waits for a line (only then does :meth:`append` wake it)
         self._closing = False
-        self._error: OSError | None = None
+        self._error: Exception | None = None
         self._writer = threading.Thread(target=self._write_loop, name="mmmtif-response-log", daemon=True)
         self._writer.start()
 
     def _claim(self) -> None:
-        """Refuse a second run appending to the same file at the same time (it would duplicate work)."""
+        """Refuse a second run appending to the same file at the same time (it would duplicate work).
+
+        The lock is taken on the file the path names once it is held: a run that finished in between replaced the
+        file with its sorted copy, and appending to the replaced one would lose every answer.
+        """
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: no advisory locks
             return
-        try:
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._handle.close()
-            raise UserError("another run is writing this file; wait for it or choose another --out",
-                            where=str(self.path)) from None
+        for _ in range(_CLAIM_TRIES):
+            try:
+                fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self._handle.close()
+                raise UserError("another run is writing this file; wait for it or choose another --out",
+                                where=str(self.path)) from None
+            held = os.fstat(self._handle.fileno())
+            try:
+                named = os.stat(self.path)
+            except FileNotFoundError:
+                named = None
+            if named is not None and (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino):
+                return
+            self._handle.close()  # replaced (or removed) while it was being claimed: claim the file named now
+            self._handle = open(self.path, "ab")  # noqa: SIM115 (held for the whole run)
+        self._handle.close()
+        raise UserError("the file keeps being replaced by another program; choose another --out",
+                        where=str(self.path))
 
     def _write_loop(self) -> None:
         while True:
@@ -325,22 +350,28 @@ class ResponseLog:
                 closing = self._closing
             if batch and self._error is None:
                 try:
-                    self._handle.write("".join(batch))
+                    self._handle.write(b"".join(batch))
                     self._handle.flush()
                     os.fsync(self._handle.fileno())
-                except OSError as exc:
+                except Exception as exc:  # whatever it is, it stops the run (never a silent death of the thread)
                     self._error = exc
             if closing and not batch:
                 return
 
     def _raise_error(self) -> None:
-        if self._error is not None:
-            raise UserError(f"cannot write the responses: {self._error.strerror or self._error}",
-                            where=str(self.path)) from None
+        error = self._error
+        if error is not None:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else (
+                f"{type(error).__name__}: {error}")
+            raise UserError(f"cannot write the responses: {reason}", where=str(self.path)) from None
 
     def append(self, record: dict[str, Any]) -> None:
         self._raise_error()
-        line = format_record(record) + "\n"
+        try:
+            line = (format_record(record) + "\n").encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError("cannot record an answer that is not valid Unicode (a lone surrogate)",
+                            where=f"{self.path} ({record.get('id')} turn {record.get('turn')})") from None
         with self._cond:
             self._pending.append(line)
             self.keys.append((record["id"], record["turn"], record["sample"]))
@@ -348,14 +379,20 @@ class ResponseLog:
                 self._idle = False
                 self._cond.notify()
 
-    def close(self) -> None:
-        """Write what is queued, fsync, close; raises the writer's error if there was one."""
+    def drain(self) -> None:
+        """Write what is queued and fsync, keeping the file claimed; raises the writer's error if there was one."""
         with self._cond:
             self._closing = True
             self._cond.notify()
         self._writer.join()
-        self._handle.close()
         self._raise_error()
+
+    def close(self) -> None:
+        """Write what is queued, fsync, close (which releases the claim); raises the writer's error if any."""
+        try:
+            self.drain()
+        finally:
+            self._handle.close()
 
 
 def sort_output(path: Path, *, earlier: ExistingOutput | None = None, appended_at: int = 0,
@@ -576,15 +613,26 @@ def _conversations(rows: Sequence[dict[str, Any]], limit: int | None) -> list[_C
     return result
 
 
+def _dataset_ids(rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Every conversation id of the dataset, whatever ``--limit`` says (a column read, for a ``datasets.Dataset``)."""
+    table: Any = rows
+    ids = table["id"] if hasattr(table, "column_names") else [row["id"] for row in rows]
+    return {str(conv_id) for conv_id in ids}
+
+
 def _check_resumable(existing: ExistingOutput, conversations: Sequence[_Conversation], options: RunOptions,
-                     out: Path) -> None:
+                     out: Path, dataset_ids: set[str] | None = None) -> None:
     """Refuse to resume into a file whose lines answer other questions, another model, history or sample count.
 
-    Lines written before these fields existed carry none of them and are accepted as they are.
+    Lines written before these fields existed carry none of them and are accepted as they are; a line whose id is
+    not in the dataset (``dataset_ids``) is refused whatever it carries.
     """
     digests = {conv.id: conv.digest for conv in conversations}
     for key, record in existing.records.items():
         where = f"{out} ({key[0]} turn {key[1]} sample {key[2]})"
+        if dataset_ids is not None and key[0] not in dataset_ids:
+            raise UserError("answers a conversation that is not in the dataset (another dataset?); use another "
+                            "output file", where=where)
         if record.get("model") not in (None, options.model):
             raise UserError(f"holds responses of model {record.get('model')!r}, not {options.model!r}; "
                             "use another output file", where=where)
@@ -625,7 +673,7 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
         log.close()
         raise
     try:
-        _check_resumable(existing, conversations, options, out)
+        _check_resumable(existing, conversations, options, out, _dataset_ids(rows) if existing.records else None)
         appended_at = out.stat().st_size  # what this run appends starts here
     except BaseException:
         log.close()
@@ -746,6 +794,8 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
                 outcome: ChatResult | ChatError = await client.send(body, key=key)
             except ChatError as exc:
                 outcome = exc
+            except Exception as exc:  # whatever fails, the request is reported: the loop must never wait forever
+                outcome = client.failure(exc)
             finished.put_nowait((item, outcome))
 
         async with client:
@@ -775,15 +825,16 @@ def run(rows: Sequence[dict[str, Any]], client: ChatClient, out_path: str | Path
                     await asyncio.wait(list(in_flight.values()))
 
     try:
-        asyncio.run(dispatch())
-    except BaseException:
-        bar.close()
+        try:
+            asyncio.run(dispatch())
+        finally:
+            bar.close()
+        log.drain()  # every queued line is on disk before the file is sorted
+        if options.sort and not summary.failed:
+            # still claimed: a run started now would append to the file that the sorted copy replaces
+            sort_output(out, earlier=existing, appended_at=appended_at, appended=log.keys)
+    finally:
         log.close()
-        raise
-    bar.close()
-    log.close()  # every queued line is on disk before the file is sorted
-    if options.sort and not summary.failed:
-        sort_output(out, earlier=existing, appended_at=appended_at, appended=log.keys)
 
     if summary.failed:
         shown = "; ".join(summary.errors[:3])

@@ -185,6 +185,8 @@ def test_sort_output_moves_the_run_s_own_lines_as_written(tmp_path, foreign):
     ("http://h:8000/v1", "http://h:8000/v1/chat/completions"),
     ("http://h:8000/v1/", "http://h:8000/v1/chat/completions"),
     ("https://api.x.com/v1/chat/completions", "https://api.x.com/v1/chat/completions"),
+    ("https://x.azure.com/v1?api-version=2024-06-01", "https://x.azure.com/v1/chat/completions?api-version=2024-06-01"),
+    ("https://x.azure.com/v1/?v=1", "https://x.azure.com/v1/chat/completions?v=1"),
 ])
 def test_completions_url(base, url):
     assert completions_url(base) == url
@@ -344,3 +346,80 @@ def test_resume_refuses_a_file_that_answers_something_else(tmp_path, change, row
     lines = [json.loads(line) for line in before.decode().splitlines()]
     assert {line["history"] for line in lines} == {"model"}
     assert len({line["conversation_sha256"] for line in lines}) == 1
+
+
+def test_the_file_stays_claimed_until_the_sorted_copy_is_in_place(tmp_path, monkeypatch):
+    """A run started while the finished one sorts is refused (it would append to the file being replaced)."""
+    from generator.running import runner as runner_module
+    from generator.running.runner import ResponseLog
+
+    out = tmp_path / "out.jsonl"
+    refused: list[bool] = []
+    real_sort = runner_module.sort_output
+
+    def sort_while_another_run_starts(path, **kwargs):
+        try:
+            ResponseLog(path).close()
+            refused.append(False)
+        except UserError:
+            refused.append(True)
+        return real_sort(path, **kwargs)
+
+    monkeypatch.setattr(runner_module, "sort_output", sort_while_another_run_starts)
+    with FakeServer(tmp_path / "log.jsonl") as server:
+        run([_row()], ChatClient(server.base_url, timeout=5), out, RunOptions(model="m"), quiet=True)
+    assert refused == [True]
+    assert len(out.read_text().splitlines()) == 3
+
+
+def test_a_file_replaced_while_it_is_claimed_is_claimed_again(tmp_path, monkeypatch):
+    """Opened just before a finishing run put its sorted copy in place: the lines go to the new file."""
+    import fcntl
+
+    from generator.common import atomic
+    from generator.running.runner import ResponseLog
+
+    out = tmp_path / "out.jsonl"
+    out.write_text(_line(1) + "\n")
+    real_flock = fcntl.flock
+    replaced: list[bool] = []
+
+    def flock_after_a_replace(fd, operation):
+        if not replaced:
+            replaced.append(True)
+            atomic.write_text(out, _line(0) + "\n" + _line(1) + "\n")
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_a_replace)
+    log = ResponseLog(out)
+    log.append(json.loads(_line(2)))
+    log.close()
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["c0", "c1", "c2"]
+
+
+def test_resume_refuses_lines_of_conversations_that_are_not_in_the_dataset(tmp_path):
+    out = tmp_path / "out.jsonl"
+    with FakeServer(tmp_path / "log.jsonl") as server:
+        client = ChatClient(server.base_url, timeout=5)
+        run([_row()], client, out, RunOptions(model="m"), quiet=True)
+        before = out.read_bytes()
+        with pytest.raises(UserError, match=r"c1 turn 1 sample 0\): answers a conversation that is not in the "):
+            run([{**_row(), "id": "c9"}], client, out, RunOptions(model="m"), quiet=True)
+        # --limit leaves conversations out of the run, not out of the dataset: their lines are kept
+        rows = [{**_row(), "id": "c0"}, _row()]
+        summary = run(rows, client, out, RunOptions(model="m"), limit=1, quiet=True)
+    assert summary.completed == 3 and out.read_bytes().endswith(before)
+
+
+def test_a_failed_repair_of_a_cut_last_line_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    out = tmp_path / "out.jsonl"
+    out.write_text(_line(1) + "\n" + '{"id": "c2", "tu')
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("generator.running.runner.os.fsync", full)
+    with pytest.raises(UserError, match=f"cannot repair {out}: No space left on device"):
+        read_existing(out)

@@ -35,7 +35,7 @@ from generator.running.conversations import conversations_without_images, load_c
 @click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True,
               help="Requests in flight at once.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
-              help="Seconds to wait for the server before retrying.")
+              help="Seconds without a byte from the server before retrying; ten times this bounds a whole answer.")
 @click.option("--max-retries", type=click.IntRange(min=0), default=6, show_default=True,
               help="Retries per request on 429, 5xx, timeouts and malformed bodies.")
 @click.option("--backoff-base", type=click.FloatRange(min=0), default=1.0, show_default=True,
