@@ -1,16 +1,23 @@
 """Checker throughput per instruction type, strict and loose, on one core.
 
-Usage: ``python scripts/bench_checkers.py [--responses 400] [--repeat 3]``.
+Usage: ``python scripts/bench_checkers.py [--responses 400] [--repeats 3]``.
 
 Responses are witness texts of random compatible instruction sets (1-8 instructions plus a response length of
 60-300 words) so that both passing and failing paths run: every type is checked against every response.
-Prints checks per second per type (cold caches) and overall (all types on each response); the last line is ``checks/s strict: <x>``.
+Prints checks per second per type (cold caches) and overall (all types on each response), by CPU time of this
+process and by wall time, min / median / max over the repeats, with the commit and the load average. Every timed
+pass (each mode of each repeat, and the per-type pass of each repeat) checks its own responses, drawn before
+timing, so no response is checked twice.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import statistics
 import time
+
+import benchinfo
 
 from generator.authoring import compatible, compose_witness
 from generator.common.rng import derive_rng
@@ -18,10 +25,10 @@ from generator.core import text as textmod
 from generator.core.instructions import Instruction, all_types, check
 
 
-def _responses(count: int) -> list[str]:
+def _responses(count: int, first: int = 0) -> list[str]:
     out: list[str] = []
     kinds = all_types()
-    for index in range(count):
+    for index in range(first, first + count):
         rng = derive_rng(0, "bench", "checkers", index)
         active: list[Instruction] = [Instruction("length:words", {"relation": "at_least", "n": rng.randint(60, 300)})]
         order = list(kinds)
@@ -38,36 +45,59 @@ def _clear_caches() -> None:
     textmod.clear_caches()
 
 
+def _rate(checks: int, seconds: list[float]) -> str:
+    return benchinfo.spread([checks / second for second in seconds], 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--responses", type=int, default=400)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--responses", type=int, default=400, help="responses per timed pass")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    responses = _responses(args.responses)
-    words = sum(textmod.word_count(r) for r in responses) / len(responses)
-    print(f"{len(responses)} responses, {words:.0f} words on average")
+    started, started_cpu = time.perf_counter(), benchinfo.script_cpu()
+    benchinfo.header(f"checkers, one process; {args.responses} responses per pass, {args.repeats} repeats "
+                     "(min / median / max)")
+    batches = itertools.count()
+
+    def fresh() -> list[str]:
+        return _responses(args.responses, next(batches) * args.responses)
+
     instances = [Instruction(k.id, k.sample_kwargs(derive_rng(0, "bench", k.id))) for k in all_types()]
-    totals = {}
-    for mode in ("strict", "loose"):
-        started = time.perf_counter()
-        for _ in range(args.repeat):
+    overall: dict[str, list[tuple[float, float]]] = {"strict": [], "loose": []}
+    per_type: dict[str, list[tuple[float, float]]] = {inst.id: [] for inst in instances}
+    words = []
+    for _ in range(args.repeats):
+        for mode, runs in overall.items():
+            responses = fresh()
+            words.extend(textmod.word_count(r) for r in responses)
+
+            def every_type(responses: list[str] = responses, mode: str = mode) -> None:
+                for response in responses:
+                    _clear_caches()  # each response is new; its checks share the per-text caches, as in scoring
+                    for inst in instances:
+                        check(inst, response, mode=mode)
+
+            runs.append(benchinfo.timed(every_type))
+        responses = fresh()
+        for inst in instances:
+            cpu = wall = 0.0
             for response in responses:
-                _clear_caches()  # each response is new; its checks share the per-text caches, as in scoring
-                for inst in instances:
-                    check(inst, response, mode=mode)
-        elapsed = time.perf_counter() - started
-        totals[mode] = args.repeat * len(instances) * len(responses) / elapsed
-    per_type = []
-    for inst in instances:
-        started = time.perf_counter()
-        for response in responses:
-            _clear_caches()  # cold: the type pays for splitting the text itself
-            check(inst, response)
-        per_type.append((len(responses) / (time.perf_counter() - started), inst.id))
-    for rate, type_id in sorted(per_type):
-        print(f"  {type_id:<28} {rate:>10,.0f} checks/s")
-    print(f"checks/s loose: {totals['loose']:,.0f}")
-    print(f"checks/s strict: {totals['strict']:,.0f}")
+                _clear_caches()  # cold: the type pays for splitting the text itself
+                started_cpu_one, started_one = time.process_time(), time.perf_counter()
+                check(inst, response)
+                cpu += time.process_time() - started_cpu_one
+                wall += time.perf_counter() - started_one
+            per_type[inst.id].append((cpu, wall))
+    print(f"{len(words)} responses checked in all, {sum(words) / len(words):.0f} words on average")
+    checks = args.responses * len(instances)
+    print("\n| mode | checks/s (CPU) | checks/s (wall) |\n|---|---|---|")
+    for mode, runs in overall.items():
+        print(f"| {mode} | {_rate(checks, [r[0] for r in runs])} | {_rate(checks, [r[1] for r in runs])} |")
+    print("\n| type (strict, cold; fastest first) | checks/s (CPU) | checks/s (wall) |\n|---|---|---|")
+    for type_id, runs in sorted(per_type.items(), key=lambda item: statistics.median(r[0] for r in item[1])):
+        print(f"| `{type_id}` | {_rate(args.responses, [r[0] for r in runs])} | "
+              f"{_rate(args.responses, [r[1] for r in runs])} |")
+    benchinfo.footer(benchinfo.script_cpu() - started_cpu, time.perf_counter() - started)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,19 @@
 fluent reference text of every turn, written and checked), no rendering.
 
     python scripts/bench_plan.py [--variant mmmt-if] [--conversations 200] [--repeats 3]
+
+Each repeat plans conversations of its own (indices after the previous repeat's) with the planner's compatibility
+cache emptied first (five other conversations
+are planned untimed before, for the per-process set-up), and is timed by CPU time of this process and by wall time; prints min / median / max per
+conversation with the commit and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
+
+import benchinfo
 
 
 def main() -> None:
@@ -22,17 +28,28 @@ def main() -> None:
     from generator.generation.plan import _compatible_keys, plan_conversation
     from generator.generation.variants import get_variant
 
+    started, started_cpu = time.perf_counter(), benchinfo.script_cpu()
+    benchinfo.header(f"planning {args.variant}, seed 7, {args.conversations} conversations x {args.repeats} repeats "
+                     "(min / median / max)")
     cfg = get_variant(args.variant)
     source = _source(GenerationRun(seed=7))
-    runs = []
-    for _ in range(args.repeats):
+    for index in range(args.repeats * args.conversations, args.repeats * args.conversations + 5):
+        plan_conversation(cfg, seed=7, split="test", index=index, source=source)  # per-process set-up, untimed
+    cpus, walls = [], []
+    for repeat in range(args.repeats):
         _compatible_keys.cache_clear()
-        start = time.process_time()
-        for index in range(args.conversations):
-            plan_conversation(cfg, seed=7, split="test", index=index, source=source)
-        runs.append((time.process_time() - start) / args.conversations * 1000)
-    print(f"{args.variant}: {args.conversations} conversations x {args.repeats}; CPU ms per conversation "
-          f"min {min(runs):.1f} median {statistics.median(runs):.1f} max {max(runs):.1f}")
+        first = repeat * args.conversations
+
+        def plan(first: int = first) -> None:
+            for index in range(first, first + args.conversations):
+                plan_conversation(cfg, seed=7, split="test", index=index, source=source)
+
+        cpu, wall = benchinfo.timed(plan)
+        cpus.append(cpu / args.conversations * 1000)
+        walls.append(wall / args.conversations * 1000)
+    print(f"{args.variant}: CPU ms per conversation {benchinfo.spread(cpus, 1)}; "
+          f"wall ms per conversation {benchinfo.spread(walls, 1)}")
+    benchinfo.footer(benchinfo.script_cpu() - started_cpu, time.perf_counter() - started)
 
 
 if __name__ == "__main__":
