@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from pngs import png_bytes
+
+#: What the written folders carry as ``scoring.py`` in these tests: the writer is under test, not the bundle.
+PLACEHOLDER_SCORER = "print('scoring')\n"
+
+
+@contextmanager
+def placeholder_scoring_script(text: str = PLACEHOLDER_SCORER) -> Iterator[None]:
+    """Let ``write_dataset`` bundle ``text`` instead of building the standalone scorer (slow, and tested apart),
+    for fixtures wider than one test, where the ``monkeypatch`` fixture cannot reach."""
+    import generator.dataset.bundle
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator.dataset.bundle, "build_scoring_script", lambda: text)
+        yield
 
 
 def _instruction(instruction_id: str, kwargs: dict, wording: str) -> dict:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import yaml
-from dataset_rows import make_row
+from dataset_rows import make_row, placeholder_scoring_script
 
 from generator.dataset.card import (
     PLOT_PATH,
@@ -24,21 +24,16 @@ EXTRA = "## Configs and their knobs\n\n- **mmmt-if**: official policy\n"
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    import generator.dataset.bundle
     from generator.dataset.writer import write_dataset
     from generator.generation.variants import preset_description
 
-    original = generator.dataset.bundle.build_scoring_script
-    generator.dataset.bundle.build_scoring_script = lambda: "print('scoring')\n"
-    try:
+    with placeholder_scoring_script():
         out = tmp_path_factory.mktemp("c") / "mmmt-if"
         write_dataset(out, {"mmmt-if": {"test": [make_row(i, n_turns=5) for i in range(6)]},
                             "appended": {"test": [make_row(i, "appended", n_turns=5) for i in range(6)]}},
                       quiet=True, card_context={"pretty_name": "MMMT-IF synthetic", "extra": EXTRA,
                                                 "generation_args": {"seed": 7, "turns": 5},
                                                 "describe": preset_description})
-    finally:
-        generator.dataset.bundle.build_scoring_script = original
     return out
 
 

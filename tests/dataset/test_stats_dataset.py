@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from dataset_rows import ENDING, LETTER, make_row
+from dataset_rows import ENDING, LETTER, make_row, placeholder_scoring_script
 
 from generator.cli import cli
 from generator.dataset.stats import (
@@ -116,19 +116,14 @@ def test_empty_config_has_zero_summaries():
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    import generator.dataset.bundle
     from generator.dataset.writer import write_dataset
 
-    original = generator.dataset.bundle.build_scoring_script
-    generator.dataset.bundle.build_scoring_script = lambda: "print('scoring')\n"
-    try:
+    with placeholder_scoring_script():
         out = tmp_path_factory.mktemp("s") / "mmmt-if"
         result = write_dataset(out, {"mmmt-if": {"test": [make_row(i) for i in range(5)],
                                                  "validation": [make_row(9, n_turns=4)]},
                                      "appended": {"test": [make_row(i, "appended") for i in range(5)]}},
                                quiet=True, card_context={"extra_stats": {"mmmt-if": {"conflicts_avoided": 2}}})
-    finally:
-        generator.dataset.bundle.build_scoring_script = original
     return out, result
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from dataset_rows import make_row
+from dataset_rows import make_row, placeholder_scoring_script
 
 from generator.cli import cli
 from generator.common.errors import ValidationError
@@ -28,16 +28,10 @@ def stub_scorer(monkeypatch):
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    import generator.dataset.bundle
-
-    original = generator.dataset.bundle.build_scoring_script
-    generator.dataset.bundle.build_scoring_script = lambda: "print('scoring')\n"
-    try:
+    with placeholder_scoring_script():
         out = tmp_path_factory.mktemp("v") / "mmmt-if"
         write_dataset(out, {"mmmt-if": {"test": [make_row(i) for i in range(4)]},
                             "appended": {"test": [make_row(i, "appended") for i in range(4)]}}, quiet=True)
-    finally:
-        generator.dataset.bundle.build_scoring_script = original
     return out
 
 

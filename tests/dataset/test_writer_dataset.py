@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dataset_rows import make_row
+from dataset_rows import make_row, placeholder_scoring_script
 
 from generator.common.errors import UserError, ValidationError
 from generator.dataset.layout import parse_shard_name, shard_name
@@ -46,15 +46,9 @@ def _front_matter(folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    import generator.dataset.bundle
-
-    original = generator.dataset.bundle.build_scoring_script
-    generator.dataset.bundle.build_scoring_script = lambda: SCRIPT
-    try:
+    with placeholder_scoring_script(SCRIPT):
         out = tmp_path_factory.mktemp("ds") / "mmmt-if"
         result = write_dataset(out, _configs(), max_rows_per_shard=3, quiet=True, generation_args={"seed": 7})
-    finally:
-        generator.dataset.bundle.build_scoring_script = original
     return out, result
 
 
