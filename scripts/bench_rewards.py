@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import benchinfo  # noqa: E402
 
 
 def build_inputs(variants: list[str], conversations: int, turns: int, group: int, seed: int
@@ -98,12 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                 spec_module._parse_text.cache_clear()
                 score_response(text, spec)
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                check=False).stdout.strip()
-    except OSError:
-        commit = "?"
-    print(f"commit {commit}  python {platform.python_version()}  turns {len(inputs)}  rewards per run {calls}")
+    print(f"commit {benchinfo.commit()}  python {platform.python_version()}  turns {len(inputs)}  "
+          f"rewards per run {calls}")
     print("| path | rewards/s min | median | max | CPU s (median) | wall s (median) |")
     print("|---|---|---|---|---|---|")
     warm()  # fill the spec cache and import everything once

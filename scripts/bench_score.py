@@ -31,10 +31,8 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +40,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "scripts"))  # benchinfo, also when the tests load this file by path
+
+import benchinfo  # noqa: E402
 
 from generator.common.rng import derive_rng  # noqa: E402
 
@@ -298,9 +299,7 @@ def run_ours(workload: list[tuple[str, list[tuple[Any, Any]]]]) -> list[list[boo
 def timed(function: Callable[[], Any]) -> tuple[float, float]:
     """(CPU seconds of this process, wall seconds) of one call; our caches are emptied first (every run is cold)."""
     clear_caches()
-    start, wall = time.process_time(), time.perf_counter()
-    function()
-    return time.process_time() - start, time.perf_counter() - wall
+    return benchinfo.timed(function)
 
 
 #: IFEval checks that tokenise with NLTK (word_tokenize, Punkt, RegexpTokenizer).
@@ -311,11 +310,6 @@ NLTK_BASED = frozenset({"change_case:capital_word_frequency", "length_constraint
 NO_NLTK = "without IFEval's NLTK-based types"
 
 
-def spread(values: list[float], digits: int = 3) -> str:
-    """min / median / max."""
-    return " / ".join(f"{v:.{digits}f}" for v in (min(values), statistics.median(values), max(values)))
-
-
 def pin_one_core() -> str:
     """Run on a single core so that the numbers compare across machines with different core counts."""
     try:
@@ -324,19 +318,6 @@ def pin_one_core() -> str:
         return f"pinned to core {core}"
     except (AttributeError, OSError):
         return "not pinned (no sched_setaffinity)"
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
-    except OSError:
-        return "uncommitted"
-    head = out.stdout.strip()
-    if out.returncode != 0 or not head:
-        return "uncommitted"
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,
-                            capture_output=True, text=True, check=False)
-    return f"{head} (with uncommitted changes)" if status.stdout.strip() else head
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,7 +394,7 @@ def _run(args: argparse.Namespace, pinned: str) -> int:
         per_type.append((pair, len(responses) / to, len(responses) / ti))
 
     print(f"# scoring throughput, {platform.python_implementation()} {platform.python_version()}, {pinned}")
-    print(f"commit: {commit()}")
+    print(f"commit: {benchinfo.commit()}")
     print(f"responses: {args.responses} distinct (words: median {int(statistics.median(words))}, "
           f"min {min(words)}, max {max(words)}), instructions per response: {args.active}, repeats: {args.repeats}")
     print()
@@ -434,8 +415,9 @@ def _run(args: argparse.Namespace, pinned: str) -> int:
         cpu_o, cpu_i = [t[0] for t in ours_t], [t[0] for t in ifeval_t]
         med_o, med_i = statistics.median(cpu_o), statistics.median(cpu_i)
         results[name] = med_i / med_o
-        print(f"| {name} | {total} | {100 * failing:.0f}% | {100 * agreement:.0f}% | {spread(cpu_o)} | "
-              f"{spread(cpu_i)} | {spread([t[1] for t in ours_t])} | {spread([t[1] for t in ifeval_t])} | "
+        print(f"| {name} | {total} | {100 * failing:.0f}% | {100 * agreement:.0f}% | {benchinfo.spread(cpu_o, 3)} | "
+              f"{benchinfo.spread(cpu_i, 3)} | {benchinfo.spread([t[1] for t in ours_t], 3)} | "
+              f"{benchinfo.spread([t[1] for t in ifeval_t], 3)} | "
               f"{args.responses / med_o:,.0f} | {args.responses / med_i:,.0f} | {med_i / med_o:.1f}x |")
     if args.json:
         args.json.write_text(json.dumps({

@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import benchinfo  # noqa: E402
+
 from generator.common.rng import derive_rng  # noqa: E402
 
 FILLER = ["The picture is clear.", "I looked at every detail of the image carefully.", "Hope this helps!",
@@ -114,10 +116,6 @@ def compile_package(python: str, cwd: str) -> str:
     return folder
 
 
-def spread(values: list[float], digits: int = 2) -> str:
-    return " / ".join(f"{v:,.{digits}f}" for v in (min(values), statistics.median(values), max(values)))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, help="dataset folder (its default config is scored)")
@@ -163,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                 command.append("--allow-partial")
             runs = [measure(args.python, command, tmp) for _ in range(args.repeats)]
             walls, cpus, rss = [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
-            print(f"| {size:,} | {spread(walls)} | {spread(cpus)} | {size / statistics.median(walls):,.0f} | "
-                  f"{size / statistics.median(cpus):,.0f} | {spread(rss, 0)} |")
+            print(f"| {size:,} | {benchinfo.spread(walls)} | {benchinfo.spread(cpus)} | "
+                  f"{size / statistics.median(walls):,.0f} | "
+                  f"{size / statistics.median(cpus):,.0f} | {benchinfo.spread(rss, 0)} |")
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
