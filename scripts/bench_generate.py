@@ -8,7 +8,13 @@ min / median / max are printed for wall time and conversations/s, with the CPU t
     python scripts/bench_generate.py                                  # mmmt-if, 1,000 conversations, local, 1 and 2
     python scripts/bench_generate.py --engine local,ray --procs 1,2   # Ray with 1 and 2 workers vs local
     python scripts/bench_generate.py --variant mmmt-if,appended --sizes 500 --turns 20   # the default command
-    python scripts/bench_generate.py --code /path/to/other/checkout   # the same measurement of another commit
+    python scripts/bench_generate.py --code before=/tmp/before --code after=.   # two checkouts, one run
+
+``--code LABEL=DIR`` (repeatable) measures the ``generator`` package of each checkout (``PYTHONPATH=DIR``) in the
+same run: the repeats alternate between checkouts, the first of each repeat moving round, and the table ends
+with each checkout's median CPU time against the first one's. Before timing, every measured package is compiled
+to bytecode (``compileall``), as an installed package has it: an environment with ``PYTHONDONTWRITEBYTECODE``
+would otherwise compile every imported module in every run.
 
 With ``--engine ray`` the child starts a local Ray instance with ``--procs`` CPUs (startup is included in the wall
 time and reported apart as ``ray start``). The last line is ``conversations/s: <median>`` of the last row.
@@ -17,6 +23,7 @@ time and reported apart as ``ray start``). The last line is ``conversations/s: <
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -24,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import benchinfo
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -116,6 +125,29 @@ def measure(n: int, procs: int, turns: int, variants: str, engine: str, code: st
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def compile_package(code: str | None) -> None:
+    """Write the bytecode of the ``generator`` package the runs of ``code`` import (see the module docstring)."""
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = code + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    folder = subprocess.run([sys.executable, "-c", "import generator, os; print(os.path.dirname(generator.__file__))"],
+                            env=env, cwd=tempfile.gettempdir(), check=True, capture_output=True,
+                            text=True).stdout.strip()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", folder], check=True, stdout=subprocess.DEVNULL)
+
+
+def checkouts(values: list[str]) -> list[tuple[str, str | None]]:
+    """``LABEL=DIR`` pairs (a bare ``DIR`` is its own label); this checkout when none is given."""
+    if not values:
+        return [(benchinfo.commit(), None)]
+    out: list[tuple[str, str | None]] = []
+    for value in values:
+        label, _, folder = value.rpartition("=")
+        folder = os.path.abspath(folder)
+        out.append((label or folder, folder))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000", help="comma-separated conversation counts (per config)")
@@ -124,31 +156,48 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--variant", default="mmmt-if", help="comma-separated presets generated together")
-    parser.add_argument("--code", default=None, help="checkout whose generator package to measure (PYTHONPATH)")
+    parser.add_argument("--code", action="append", default=[], metavar="LABEL=DIR",
+                        help="checkout whose generator package to measure (repeatable: compared in one run)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     procs = [int(x) for x in args.procs.split(",")]
     engines = args.engine.split(",")
     configs = len(args.variant.split(","))
-
-    print(f"variant {args.variant}, {args.turns} turns, {args.repeats} repeats; conv/s counts rows of every config")
-    print(f"{'convs':>7} {'engine':>6} {'procs':>5} {'wall s min/med/max':>20} {'conv/s min/med/max':>20} "
-          f"{'CPU s med':>9} {'total s':>8} {'RSS main MB':>11} {'RSS worker MB':>13}")
+    codes = checkouts(args.code)
+    for _, folder in codes:
+        compile_package(folder)
+    started_cpu, started_wall = benchinfo.script_cpu(), time.perf_counter()
+    benchinfo.header(f"generation of {args.variant}, {args.turns} turns, {args.repeats} fresh processes per "
+                     f"checkout and size (min / median / max); conv/s counts rows of every config; CPU s is the "
+                     f"whole process tree's")
+    for label, folder in codes:
+        if folder:
+            print(f"checkout {label}: commit {benchinfo.commit(folder)}")
+    print("| convs | engine | procs | checkout | wall s | conv/s (wall) | CPU s | conv per CPU s (median) | "
+          "total s (median) | RSS main MB | RSS worker MB | speed-up vs first (CPU) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     last = 0.0
-    for n in sizes:
-        for engine in engines:
-            for p in procs:
-                runs = [measure(n, p, args.turns, args.variant, engine, args.code) for _ in range(args.repeats)]
-                walls = sorted(r["seconds"] for r in runs)
-                rates = sorted(n * configs / w for w in walls)
-                cpu = statistics.median(r["cpu"] for r in runs)
-                total = statistics.median(r["total_seconds"] for r in runs)
-                extra = f"  (ray start {statistics.median(r['ray_start'] for r in runs):.1f}s)" if engine == "ray" else ""
-                print(f"{n:>7} {engine:>6} {p:>5} {walls[0]:>6.2f}/{statistics.median(walls):>6.2f}/{walls[-1]:>6.2f} "
-                      f"{rates[0]:>6.1f}/{statistics.median(rates):>6.1f}/{rates[-1]:>6.1f} {cpu:>9.2f} {total:>8.2f} "
-                      f"{max(r['rss_main_mb'] for r in runs):>11.0f} {max(r['rss_worker_mb'] for r in runs):>13.0f}"
-                      f"{extra}", flush=True)
-                last = statistics.median(rates)
+    for n, engine, p in itertools.product(sizes, engines, procs):
+        runs: dict[str, list[dict]] = {label: [] for label, _ in codes}
+        for repeat in range(args.repeats):
+            shift = repeat % len(codes)
+            for label, folder in codes[shift:] + codes[:shift]:
+                runs[label].append(measure(n, p, args.turns, args.variant, engine, folder))
+        first_cpu = statistics.median(r["cpu"] for r in runs[codes[0][0]])
+        for label, _ in codes:
+            done = runs[label]
+            walls = [r["seconds"] for r in done]
+            cpus = [r["cpu"] for r in done]
+            rates = [n * configs / w for w in walls]
+            cpu = statistics.median(cpus)
+            extra = f" (ray start {statistics.median(r['ray_start'] for r in done):.1f}s)" if engine == "ray" else ""
+            print(f"| {n} | {engine} | {p} | {label} | {benchinfo.spread(walls)} | {benchinfo.spread(rates, 1)} | "
+                  f"{benchinfo.spread(cpus)} | {n * configs / cpu:.1f} | "
+                  f"{statistics.median(r['total_seconds'] for r in done):.2f} | "
+                  f"{max(r['rss_main_mb'] for r in done):.0f} | {max(r['rss_worker_mb'] for r in done):.0f} | "
+                  f"{first_cpu / cpu:.2f}x{extra} |", flush=True)
+            last = statistics.median(rates)
+    benchinfo.footer(benchinfo.script_cpu() - started_cpu, time.perf_counter() - started_wall)
     print(f"conversations/s: {last:.1f}")
 
 

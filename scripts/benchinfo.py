@@ -16,12 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def commit() -> str:
-    """The checkout's short commit, with ``+changes`` when tracked files differ from it; ``unknown`` without git."""
+def commit(folder: Path | str = ROOT) -> str:
+    """The short commit of the checkout at ``folder`` (this one by default), with ``+changes`` when tracked files
+    differ from it; ``unknown`` without git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True,
                               check=False).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT, capture_output=True,
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=folder, capture_output=True,
                                check=False).returncode != 0
     except OSError:
         return "unknown"
