@@ -113,3 +113,4 @@ def test_text_size_cache_answers_as_the_font_does():
             left, top, right, bottom = fnt.getbbox(text)
             assert drawing.text_size(text, fnt) == (round(right - left), round(bottom - top))
             assert drawing.text_size(text, fnt) == drawing.text_size(text, fnt)
+
