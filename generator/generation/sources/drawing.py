@@ -147,14 +147,15 @@ def _text_mask(text: str, size: int, bold: bool, anchor: str, stroke: int = 0) -
     fnt = font(size, bold)
     left, top, right, bottom = fnt.getbbox(text, anchor=anchor, stroke_width=stroke)
     left, top, right, bottom = round(left), round(top), round(right), round(bottom)
-    if not stroke:
-        bitmap, (x, y) = fnt.getmask2(text, "1", anchor=anchor, ink=1, start=(0, 0))
-        width, height = bitmap.size
-        if left <= x and top <= y and x + width <= right and y + height <= bottom:
-            return bitmap, x, y
+    bitmap, (x, y) = fnt.getmask2(text, "1", stroke_width=stroke, anchor=anchor, ink=1, start=(0, 0),
+                                  stroke_filled=True)
+    width, height = bitmap.size
+    if not stroke and left <= x and top <= y and x + width <= right and y + height <= bottom:
+        return bitmap, x, y
+    # what ImageDraw.text would leave on a 1-bit image of the box: the bitmap stamped at its offset, clipped
     mask = Image.new("1", (max(1, right - left), max(1, bottom - top)), 0)
-    ImageDraw.Draw(mask).text((-left, -top), text, font=fnt, fill=1, anchor=anchor, stroke_width=stroke,
-                              stroke_fill=1)
+    draw = ImageDraw.Draw(mask)
+    draw.draw.draw_bitmap((x - left, y - top), bitmap, draw.draw.draw_ink(1))
     return mask.im, left, top
 
 
