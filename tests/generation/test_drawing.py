@@ -94,19 +94,6 @@ def test_palette_draw_matches_image_draw_and_adds_colours_in_first_use_order():
     assert len(actual.getpalette()) // 3 == len(drawing.BASE_PALETTE) + 5
 
 
-def test_canvas_keeps_freed_image_blocks_without_lowering_a_larger_setting():
-    before = Image.core.get_blocks_max()
-    try:
-        Image.core.set_blocks_max(0)
-        drawing._keep_image_blocks()
-        assert Image.core.get_blocks_max() == drawing.IMAGE_BLOCKS_KEPT
-        Image.core.set_blocks_max(drawing.IMAGE_BLOCKS_KEPT + 10)
-        drawing._keep_image_blocks()
-        assert Image.core.get_blocks_max() == drawing.IMAGE_BLOCKS_KEPT + 10
-    finally:
-        Image.core.set_blocks_max(before)
-
-
 def test_text_size_cache_answers_as_the_font_does():
     for text in TEXTS:
         for fnt in (drawing.font(13), drawing.font(18, True)):

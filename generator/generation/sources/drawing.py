@@ -94,29 +94,11 @@ class PaletteDraw(ImageDraw.ImageDraw):
 _DRAWS: weakref.WeakValueDictionary[int, PaletteDraw] = weakref.WeakValueDictionary()
 
 
-# Pillow frees an image's memory as soon as the image goes, and by default keeps none of it for the next image. A
-# canvas is 200 KB, past the size at which the C allocator maps fresh pages from the system for each allocation,
-# so every canvas paid about 50 page faults (about a quarter of its drawing and encoding time). Keeping
-# a few freed blocks lets the next canvas reuse pages already mapped; it changes no pixel.
-IMAGE_BLOCKS_KEPT = 8
-_blocks_kept = False
-
-
-def _keep_image_blocks() -> None:
-    """Let Pillow keep :data:`IMAGE_BLOCKS_KEPT` freed image blocks for reuse (never fewer than it keeps now)."""
-    global _blocks_kept
-    if Image.core.get_blocks_max() < IMAGE_BLOCKS_KEPT:
-        Image.core.set_blocks_max(IMAGE_BLOCKS_KEPT)
-    _blocks_kept = True
-
-
 def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tuple[Image.Image, PaletteDraw]:
     """Return a new palette-mode image filled with ``colour`` and a drawing context that accepts RGB tuples.
 
     Text in palette mode is drawn without anti-aliasing: crisp, hinted glyphs that stay legible at 11 px.
     """
-    if not _blocks_kept:
-        _keep_image_blocks()
     palette = list(BASE_PALETTE)
     if colour not in palette:
         palette.append(colour)
