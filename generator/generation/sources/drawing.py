@@ -123,8 +123,9 @@ def _text_mask(text: str, size: int, bold: bool, anchor: str, stroke: int = 0) -
     Rasterising glyphs is most of the cost of a drawing (tick labels, day numbers and legends repeat from
     image to image), so bitmaps are cached and stamped. What is stamped is every pixel of Pillow's bitmap of the
     text that falls inside the box ``getbbox`` reports. Usually the bitmap lies within that box and is used as
-    ``ImageDraw.text`` uses it (``getmask2``, then ``draw_bitmap``); a bitmap that reaches past it (a stroke, a
-    descender beyond the last advance) is drawn onto a 1-bit image of the box instead.
+    ``ImageDraw.text`` uses it (``getmask2``, then ``draw_bitmap``: a monochrome bitmap holds only 0 and 255, so
+    stamping it inks exactly its set pixels); a bitmap that reaches past the box (a stroke, which is anti-aliased,
+    or a glyph beyond the last advance) is drawn onto a 1-bit image of the box instead.
     """
     fnt = font(size, bold)
     left, top, right, bottom = fnt.getbbox(text, anchor=anchor, stroke_width=stroke)
