@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import math
+import weakref
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -48,13 +50,51 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_DIR / name), size, layout_engine=ImageFont.Layout.BASIC)
 
 
+@lru_cache(maxsize=16384)
 def text_size(text: str, fnt: ImageFont.FreeTypeFont) -> tuple[int, int]:
-    """Return (width, height) of ``text`` drawn with ``fnt``."""
+    """Return (width, height) of ``text`` drawn with ``fnt``.
+
+    Cached: the families check that labels fit every time they draw a scene, and labels come from short lists
+    (``fnt`` is one of :func:`font`'s cached objects, so it is a stable key).
+    """
     left, top, right, bottom = fnt.getbbox(text)
     return round(right - left), round(bottom - top)
 
 
-def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+class PaletteDraw(ImageDraw.ImageDraw):
+    """``ImageDraw`` for the palette canvases, remembering the palette index of each colour it has drawn with.
+
+    Pillow looks every RGB tuple up in the palette (and converts it to an ink) at every call; a drawing makes
+    hundreds of calls with a dozen colours. A colour's index never changes once the palette has it, and the first
+    use of a colour still goes through Pillow, so colours join the palette in the same order as before.
+    """
+
+    def __init__(self, im: Image.Image) -> None:
+        super().__init__(im)
+        self._inks: dict[object, int] = {}
+
+    def ink_of(self, colour: tuple[int, int, int]) -> int:
+        """The ink (palette index) of ``colour``, added to the palette at its first use."""
+        ink = self._inks.get(colour)
+        if ink is None:
+            found, _ = super()._getink(colour)
+            assert found is not None
+            ink = self._inks[colour] = found
+        return ink
+
+    def _getink(self, ink, fill=None):  # type: ignore[no-untyped-def]
+        if (ink is None or type(ink) is tuple) and (fill is None or type(fill) is tuple) \
+                and not (ink is None and fill is None):
+            return (None if ink is None else self.ink_of(ink)), (None if fill is None else self.ink_of(fill))
+        return super()._getink(ink, fill)
+
+
+# The drawing context of each live canvas, by the image's id (images are unhashable); a context holds its image,
+# so an entry lives exactly as long as both do.
+_DRAWS: weakref.WeakValueDictionary[int, PaletteDraw] = weakref.WeakValueDictionary()
+
+
+def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tuple[Image.Image, PaletteDraw]:
     """Return a new palette-mode image filled with ``colour`` and a drawing context that accepts RGB tuples.
 
     Text in palette mode is drawn without anti-aliasing: crisp, hinted glyphs that stay legible at 11 px.
@@ -64,38 +104,58 @@ def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tup
         palette.append(colour)
     image = Image.new("P", (width, height), palette.index(colour))
     image.putpalette([channel for rgb in palette for channel in rgb])
-    return image, ImageDraw.Draw(image)
+    draw = _DRAWS[id(image)] = PaletteDraw(image)
+    return image, draw
+
+
+def _draw_of(image: Image.Image) -> PaletteDraw:
+    """The drawing context of a canvas (made here for an image that did not come from :func:`canvas`)."""
+    draw = _DRAWS.get(id(image))
+    if draw is None or draw._image is not image:
+        draw = _DRAWS[id(image)] = PaletteDraw(image)
+    return draw
 
 
 @lru_cache(maxsize=8192)
-def _text_mask(text: str, size: int, bold: bool, anchor: str, stroke: int = 0) -> tuple[Image.Image, int, int]:
-    """Rasterise ``text`` once: a 1-bit mask and its offset from the anchor point (``stroke`` widens it).
+def _text_mask(text: str, size: int, bold: bool, anchor: str, stroke: int = 0) -> tuple[Any, int, int]:
+    """Rasterise ``text`` once: a glyph bitmap and its offset from the anchor point (``stroke`` widens it).
 
     Rasterising glyphs is most of the cost of a drawing (tick labels, day numbers and legends repeat from
-    image to image), so masks are cached and pasted.
+    image to image), so bitmaps are cached and stamped. What is stamped is every pixel of Pillow's bitmap of the
+    text that falls inside the box ``getbbox`` reports. Usually the bitmap lies within that box and is used as
+    ``ImageDraw.text`` uses it (``getmask2``, then ``draw_bitmap``: a monochrome bitmap holds only 0 and 255, so
+    stamping it inks exactly its set pixels); a bitmap that reaches past the box (a stroke, which is anti-aliased,
+    or a glyph beyond the last advance) is drawn onto a 1-bit image of the box instead.
     """
     fnt = font(size, bold)
     left, top, right, bottom = fnt.getbbox(text, anchor=anchor, stroke_width=stroke)
     left, top, right, bottom = round(left), round(top), round(right), round(bottom)
+    bitmap, (x, y) = fnt.getmask2(text, "1", stroke_width=stroke, anchor=anchor, ink=1, start=(0, 0),
+                                  stroke_filled=True)
+    width, height = bitmap.size
+    if not stroke and left <= x and top <= y and x + width <= right and y + height <= bottom:
+        return bitmap, x, y
+    # what ImageDraw.text would leave on a 1-bit image of the box: the bitmap stamped at its offset, clipped
     mask = Image.new("1", (max(1, right - left), max(1, bottom - top)), 0)
-    ImageDraw.Draw(mask).text((-left, -top), text, font=fnt, fill=1, anchor=anchor, stroke_width=stroke,
-                              stroke_fill=1)
-    return mask, left, top
+    draw = ImageDraw.Draw(mask)
+    draw.draw.draw_bitmap((x - left, y - top), bitmap, draw.draw.draw_ink(1))
+    return mask.im, left, top
 
 
 def put_text(image: Image.Image, xy: tuple[float, float], text: str, size: int, *, bold: bool = False,
              fill: tuple[int, int, int] = INK, anchor: str = "la", halo: int = 0,
              halo_fill: tuple[int, int, int] = WHITE) -> None:
-    """Draw ``text`` at ``xy`` (rounded to whole pixels) with the vendored font, using the mask cache.
+    """Draw ``text`` at ``xy`` (rounded to whole pixels) with the vendored font, using the bitmap cache.
 
     ``halo`` paints a border of ``halo_fill`` around the glyphs first, so text stays legible over lines.
     """
     x, y = round(xy[0]), round(xy[1])
-    layers = [(halo, halo_fill)] if halo else []
-    for stroke, colour in [*layers, (0, fill)]:
-        mask, left, top = _text_mask(text, size, bold, anchor, stroke)
-        ink = image.palette.getcolor(colour, image) if image.mode == "P" and image.palette else colour
-        image.paste(ink, (x + left, y + top, x + left + mask.width, y + top + mask.height), mask)
+    draw = _draw_of(image)
+    if halo:
+        bitmap, left, top = _text_mask(text, size, bold, anchor, halo)
+        draw.draw.draw_bitmap((x + left, y + top), bitmap, draw.ink_of(halo_fill))
+    bitmap, left, top = _text_mask(text, size, bold, anchor, 0)
+    draw.draw.draw_bitmap((x + left, y + top), bitmap, draw.ink_of(fill))
 
 
 def draw_text_centered(image: Image.Image, xy: tuple[float, float], text: str, size: int, *,
