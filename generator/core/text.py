@@ -120,6 +120,11 @@ def blocks(text: str) -> list[str]:
             current.clear()
 
     for line in text.splitlines():
+        if line[:1].isalpha() and line[0] not in "Pp":
+            # Most lines of prose start with a letter: none of the markers below can match there (a postscript
+            # marker is the one that opens with a letter, P), so the line is plain text of the current block.
+            current.append(line.strip())
+            continue
         if _is_blank(line) or _THEMATIC_BREAK.fullmatch(line):
             flush()
             continue
@@ -148,6 +153,9 @@ def _period_ends_sentence(block: str, mark_start: int, after: int) -> bool:
     lowered = token.lower()
     if lowered in TITLE_ABBREVIATIONS:
         return False
+    if "." not in token:
+        # Both dotted patterns below need a point inside the token; most tokens are plain words.
+        return _next_starts_capital(block, after) if lowered in AMBIGUOUS_ABBREVIATIONS else True
     if _UPPER_ACRONYM.fullmatch(token):
         return after >= len(block)
     if lowered in AMBIGUOUS_ABBREVIATIONS or _LOWER_DOTTED.fullmatch(token):
@@ -163,7 +171,10 @@ def _next_starts_capital(block: str, pos: int) -> bool:
     return pos >= length or block[pos].isupper()
 
 
-def _split_block(block: str) -> list[str]:
+@functools.lru_cache(maxsize=512)
+def _split_block(block: str) -> tuple[str, ...]:
+    # Cached per block: list items, headings, titles and closing lines recur across the responses of a run (and
+    # across the drafts of one generated answer), while a response's own cache entry is new for every draft.
     pieces: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(block):
@@ -180,7 +191,7 @@ def _split_block(block: str) -> list[str]:
             pieces.append(block[start:end])
             start = end
     pieces.append(block[start:])
-    return [piece.strip() for piece in pieces if _HAS_WORD_CHAR.search(piece)]
+    return tuple(piece.strip() for piece in pieces if _HAS_WORD_CHAR.search(piece))
 
 
 @functools.lru_cache(maxsize=128)
@@ -404,6 +415,6 @@ def _loose_tuple(text: str) -> tuple[str, ...]:
 
 def clear_caches() -> None:
     """Empty every per-text cache of this module (benchmarks start each timed run cold)."""
-    for cached in (_sentence_tuple, _word_tuple, sentence_word_counts, _folded_words, _word_gaps, _ascii_phrase_pattern,
+    for cached in (_sentence_tuple, _split_block, _word_tuple, sentence_word_counts, _folded_words, _word_gaps, _ascii_phrase_pattern,
                    _loose_tuple, normalize_letter):
         cached.cache_clear()
