@@ -627,7 +627,7 @@ def _too_short(layout: _Layout, text: str) -> bool:
     """Whether the answer needs another sentence: too few sentences, words, paragraphs, or sections to fill."""
     req = layout.req
     least = max(req.smin, 2 if req.smax is None or req.smax >= 2 else 1)
-    if not req.json and len(textmod.sentences(text)) < least:
+    if not req.json and (textmod.most_sentences(text) < least or len(textmod.sentences(text)) < least):
         return True
     # A text never has fewer than 0 words: without a minimum the text is not tokenised here.
     if req.tmin > 0 and textmod.word_count(text) < req.tmin:

@@ -44,6 +44,7 @@ __all__ = [
     "first_letter",
     "fold",
     "loose_variants",
+    "most_sentences",
     "normalize_letter",
     "numbers",
     "paragraphs",
@@ -68,6 +69,7 @@ _HAS_WORD_CHAR = re.compile(r"[^\W_]")
 # An end-mark run (not preceded by another end mark), optional closers, then whitespace or the end of the block.
 # The pattern opens with the character class so that the regex engine can skip straight to candidate marks.
 _BOUNDARY = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*[" + re.escape(CLOSERS) + r"]*(?=\s|$)")
+_END_MARKS = ".!?…"
 _UPPER_ACRONYM = re.compile(r"(?:[A-Z]\.)+[A-Z]")
 _LOWER_DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")
 
@@ -208,6 +210,23 @@ def sentences(text: str) -> list[str]:
     return list(_sentence_tuple(text))
 
 
+def most_sentences(text: str) -> int:
+    """An upper bound of ``len(sentences(text))``, found without splitting: the end marks of the text plus its
+    non-blank lines that do not close with an end mark (and closers).
+
+    Every sentence of a block but the last ends at a boundary, which holds at least one end mark; the last one is
+    left over only when its block does not close with a boundary, or when the closing boundary does not end a
+    sentence (then that mark ended none). A block ends where its last line ends. A writer that needs a second
+    sentence can tell from this that a one-sentence draft is too short without splitting it.
+    """
+    bound = sum(map(text.count, _END_MARKS))
+    for line in text.splitlines():
+        # A line of whitespace and closers only holds no word character, so it never leaves a sentence over.
+        if line.rstrip().rstrip(CLOSERS)[-1:] not in _END_MARKS:
+            bound += 1
+    return bound
+
+
 def paragraphs(text: str) -> list[str]:
     """Return the paragraphs: chunks separated by blank lines or thematic breaks that contain a letter or digit."""
     out: list[str] = []
@@ -250,9 +269,15 @@ def sentence_word_counts(text: str) -> tuple[int, ...]:
     """The number of words of each sentence of ``text``, in order.
 
     Counted without going through the per-text word cache, so that a response's sentences do not evict the
-    responses themselves from it.
+    responses themselves from it; sentences have a count cache of their own, since many recur from response to
+    response (set phrasings, list items, sign-offs).
     """
-    return tuple(len(_word_pattern(sentence).findall(sentence)) for sentence in _sentence_tuple(text))
+    return tuple(map(_sentence_words, _sentence_tuple(text)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sentence_words(sentence: str) -> int:
+    return len(_word_pattern(sentence).findall(sentence))
 
 
 def numbers(text: str) -> list[Decimal]:
@@ -415,6 +440,6 @@ def _loose_tuple(text: str) -> tuple[str, ...]:
 
 def clear_caches() -> None:
     """Empty every per-text cache of this module (benchmarks start each timed run cold)."""
-    for cached in (_sentence_tuple, _split_block, _word_tuple, sentence_word_counts, _folded_words, _word_gaps, _ascii_phrase_pattern,
-                   _loose_tuple, normalize_letter):
+    for cached in (_sentence_tuple, _split_block, _word_tuple, sentence_word_counts, _sentence_words, _folded_words,
+                   _word_gaps, _ascii_phrase_pattern, _loose_tuple, normalize_letter):
         cached.cache_clear()
