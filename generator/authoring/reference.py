@@ -215,6 +215,9 @@ QUOTATION_CARRIERS: tuple[str, ...] = (
 )
 
 _IMAGE_NAME = re.compile(r"\bImage\s?(\d)\b")
+_COMMA = re.compile(r"\s*,\s*")
+_TRAILING_DIGITS = re.compile(r"\d+$")
+_EXTENSION_WORDS = {extension: textmod.word_count(extension) for extension in EXTENSIONS}
 
 
 @lru_cache(maxsize=4096)
@@ -236,8 +239,12 @@ def _join(items: Sequence[str], no_commas: bool) -> str:
     return f"{head} and {items[-1]}"
 
 
+@lru_cache(maxsize=4096)
 def _lower_first(core: str) -> str:
-    """Lower-case the first letter of a core that follows an opener ("The answer" -> "the answer")."""
+    """Lower-case the first letter of a core that follows an opener ("The answer" -> "the answer").
+
+    Cached: the cores come from the phrase banks, so the same few hundred recur in every answer.
+    """
     first = core.split(" ", 1)[0]
     if first == "I" or first.startswith("Image") or (len(first) > 1 and first.isupper()) or not first[:1].isupper():
         return core
@@ -247,16 +254,13 @@ def _lower_first(core: str) -> str:
 
 
 class _Writer:
-    def __init__(self, req: Requirements, answer: str | None, answer_type: str, images: Sequence[str],
-                 variant: int) -> None:
+    def __init__(self, req: Requirements, banned: frozenset[str], answer: str | None, answer_type: str,
+                 images: Sequence[str], variant: int) -> None:
         self.req = req
         self.answer_type = answer_type
         self.images = list(images) or []
         self.variant = variant
-        banned: set[str] = set()
-        for phrase in list(req.forbidden) + list(req.keyword_min) + list(req.keyword_max):
-            banned |= _words_folded(phrase)
-        self.banned = frozenset(banned)
+        self.banned = banned
         self.answer = answer
         self.extension_cursor = variant
         self._sentences: dict[tuple[str, int], str] = {}  # the repair loop renders the same sentences again
@@ -293,15 +297,21 @@ class _Writer:
             first = textmod.first_letter(text)
             if first is None or textmod.normalize_letter(first) != textmod.normalize_letter(req.letter):
                 opener = self._opener(offset)
-                if opener.split()[-1].casefold() == re.sub(r"\d+$", "", text.split()[0]).casefold():
+                if opener.split()[-1].casefold() == _TRAILING_DIGITS.sub("", text.split()[0]).casefold():
                     opener = self._opener(offset + 1)
                 text = f"{opener} {_lower_first(text)}"
-        ext = 0
-        while req.wmin and textmod.word_count(text) < req.wmin and ext < len(EXTENSIONS):
-            text = f"{text} {self._pick(EXTENSIONS, 2 * offset + ext)}"
-            ext += 1
+        if req.wmin:
+            # No word runs across a space, so appending " <extension>" adds exactly the extension's own words:
+            # the sentence is tokenised once, not once per extension.
+            count = textmod.word_count(text)
+            ext = 0
+            while count < req.wmin and ext < len(EXTENSIONS):
+                extension = self._pick(EXTENSIONS, 2 * offset + ext)
+                text = f"{text} {extension}"
+                count += _EXTENSION_WORDS[extension]
+                ext += 1
         if req.no_commas:
-            text = re.sub(r"\s*,\s*", " ", text)
+            text = _COMMA.sub(" ", text)
         if text[-1:] == ":":
             text = text[:-1]
         return text + (req.mark or ".")
@@ -386,13 +396,23 @@ class _Writer:
         return choice
 
 
-def _collect(active: Sequence[Any]) -> Requirements:
+@lru_cache(maxsize=4096)
+def _collect(active: tuple[Any, ...]) -> tuple[Requirements, frozenset[str]]:
+    """The requirements of an active set, and the folded words no phrasing may use (those of forbidden words and
+    of counted keywords, whose counts a phrasing must not change).
+
+    Cached: a conversation keeps most of its instructions from turn to turn, and the planner's probe asks about the
+    same sets again. The writer only reads the requirements, so calls with equal sets share one object.
+    """
     from generator.core.instructions.registry import get_type
 
     req = Requirements()
     for instruction in active:
         get_type(instruction.id).contribute(instruction.kwargs, req)
-    return req
+    banned: set[str] = set()
+    for phrase in list(req.forbidden) + list(req.keyword_min) + list(req.keyword_max):
+        banned |= _words_folded(phrase)
+    return req, frozenset(banned)
 
 
 class _Layout:
@@ -583,7 +603,7 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
     answer = None
     if checkable and reference is not None:
         answer = reference.strip().strip(".!").lower() if answer_type == "yes/no" else reference
-    req = _collect(active)
+    req, banned = _collect(tuple(active))
     images = _images_of(question)
     last: list[str] = []
     # The turn's own phrasings first, then the fixed ones the planner's probe uses (variant 0 onwards), so a set the
@@ -591,7 +611,7 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
     variants = list(dict.fromkeys([variant + k for k in range(ATTEMPTS)] + list(range(ATTEMPTS))))
     for current in variants:
         try:
-            writer = _Writer(req, answer, answer_type if checkable else "open", images, current)
+            writer = _Writer(req, banned, answer, answer_type if checkable else "open", images, current)
             layout = _Layout(writer)
             text = _repair(layout)
         except ReferenceError as exc:
@@ -607,9 +627,10 @@ def _too_short(layout: _Layout, text: str) -> bool:
     """Whether the answer needs another sentence: too few sentences, words, paragraphs, or sections to fill."""
     req = layout.req
     least = max(req.smin, 2 if req.smax is None or req.smax >= 2 else 1)
-    if len(textmod.sentences(text)) < least and not req.json:
+    if not req.json and (textmod.most_sentences(text) < least or len(textmod.sentences(text)) < least):
         return True
-    if textmod.word_count(text) < req.tmin:
+    # A text never has fewer than 0 words: without a minimum the text is not tokenised here.
+    if req.tmin > 0 and textmod.word_count(text) < req.tmin:
         return True
     if req.paragraphs is not None and len(textmod.paragraphs(text)) < req.paragraphs:
         return True

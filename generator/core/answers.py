@@ -69,6 +69,9 @@ _NUMBER_WORD_RE = re.compile(
         k for k in _SMALL if 0 < _SMALL[k] < 10) + r"))?|(" + "|".join(_SMALL) + r"))(?![^\W_])",
     re.IGNORECASE,
 )
+# The same pattern without IGNORECASE, for lower-cased ASCII text: there case-insensitive matching is ASCII case
+# folding, so both find the same spans, and the engine scans a case-sensitive pattern about twice as fast.
+_NUMBER_WORD_LOWER_RE = re.compile(_NUMBER_WORD_RE.pattern)
 _YES_NO_RE = re.compile(r"(?<![^\W_])(yes|no)(?![^\W_])", re.IGNORECASE)
 _YES_OR_NO_RE = re.compile(r"(?:yes\s*(?:or|/)\s*no|no\s*(?:or|/)\s*yes)(?![^\W_])", re.IGNORECASE)
 _YES_OR_NO_TAIL_RE = re.compile(r"(?<![^\W_])(?:yes\s*(?:or|/)\s*no|no\s*(?:or|/)\s*yes)$", re.IGNORECASE)
@@ -209,7 +212,7 @@ def _numbers_in(text: str) -> tuple[tuple[int, int, Decimal], ...]:
         found.append((match.start(), match.end(), -value if sign in ("-", "\u2212") else value))
     if not _contains_any(lowered, _NUMBER_WORD_NEEDLES):
         return tuple(found)
-    for match in _NUMBER_WORD_RE.finditer(text):
+    for match in _NUMBER_WORD_RE.finditer(text) if lowered is None else _NUMBER_WORD_LOWER_RE.finditer(lowered):
         start = match.start()
         if start in excluded:
             continue

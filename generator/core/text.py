@@ -44,6 +44,7 @@ __all__ = [
     "first_letter",
     "fold",
     "loose_variants",
+    "most_sentences",
     "normalize_letter",
     "numbers",
     "paragraphs",
@@ -68,6 +69,7 @@ _HAS_WORD_CHAR = re.compile(r"[^\W_]")
 # An end-mark run (not preceded by another end mark), optional closers, then whitespace or the end of the block.
 # The pattern opens with the character class so that the regex engine can skip straight to candidate marks.
 _BOUNDARY = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*[" + re.escape(CLOSERS) + r"]*(?=\s|$)")
+_END_MARKS = ".!?…"
 _UPPER_ACRONYM = re.compile(r"(?:[A-Z]\.)+[A-Z]")
 _LOWER_DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")
 
@@ -120,6 +122,11 @@ def blocks(text: str) -> list[str]:
             current.clear()
 
     for line in text.splitlines():
+        if line[:1].isalpha() and line[0] not in "Pp":
+            # Most lines of prose start with a letter: none of the markers below can match there (a postscript
+            # marker is the one that opens with a letter, P), so the line is plain text of the current block.
+            current.append(line.strip())
+            continue
         if _is_blank(line) or _THEMATIC_BREAK.fullmatch(line):
             flush()
             continue
@@ -148,6 +155,9 @@ def _period_ends_sentence(block: str, mark_start: int, after: int) -> bool:
     lowered = token.lower()
     if lowered in TITLE_ABBREVIATIONS:
         return False
+    if "." not in token:
+        # Both dotted patterns below need a point inside the token; most tokens are plain words.
+        return _next_starts_capital(block, after) if lowered in AMBIGUOUS_ABBREVIATIONS else True
     if _UPPER_ACRONYM.fullmatch(token):
         return after >= len(block)
     if lowered in AMBIGUOUS_ABBREVIATIONS or _LOWER_DOTTED.fullmatch(token):
@@ -163,7 +173,10 @@ def _next_starts_capital(block: str, pos: int) -> bool:
     return pos >= length or block[pos].isupper()
 
 
-def _split_block(block: str) -> list[str]:
+@functools.lru_cache(maxsize=512)
+def _split_block(block: str) -> tuple[str, ...]:
+    # Cached per block: list items, headings, titles and closing lines recur across the responses of a run (and
+    # across the drafts of one generated answer), while a response's own cache entry is new for every draft.
     pieces: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(block):
@@ -180,7 +193,7 @@ def _split_block(block: str) -> list[str]:
             pieces.append(block[start:end])
             start = end
     pieces.append(block[start:])
-    return [piece.strip() for piece in pieces if _HAS_WORD_CHAR.search(piece)]
+    return tuple(piece.strip() for piece in pieces if _HAS_WORD_CHAR.search(piece))
 
 
 @functools.lru_cache(maxsize=128)
@@ -195,6 +208,23 @@ def _sentence_tuple(text: str) -> tuple[str, ...]:
 def sentences(text: str) -> list[str]:
     """Return the sentences of ``text`` in order (see the module docstring for the exact rules)."""
     return list(_sentence_tuple(text))
+
+
+def most_sentences(text: str) -> int:
+    """An upper bound of ``len(sentences(text))``, found without splitting: the end marks of the text plus its
+    non-blank lines that do not close with an end mark (and closers).
+
+    Every sentence of a block but the last ends at a boundary, which holds at least one end mark; the last one is
+    left over only when its block does not close with a boundary, or when the closing boundary does not end a
+    sentence (then that mark ended none). A block ends where its last line ends. A writer that needs a second
+    sentence can tell from this that a one-sentence draft is too short without splitting it.
+    """
+    bound = sum(map(text.count, _END_MARKS))
+    for line in text.splitlines():
+        # A line of whitespace and closers only holds no word character, so it never leaves a sentence over.
+        if line.rstrip().rstrip(CLOSERS)[-1:] not in _END_MARKS:
+            bound += 1
+    return bound
 
 
 def paragraphs(text: str) -> list[str]:
@@ -239,9 +269,15 @@ def sentence_word_counts(text: str) -> tuple[int, ...]:
     """The number of words of each sentence of ``text``, in order.
 
     Counted without going through the per-text word cache, so that a response's sentences do not evict the
-    responses themselves from it.
+    responses themselves from it; sentences have a count cache of their own, since many recur from response to
+    response (set phrasings, list items, sign-offs).
     """
-    return tuple(len(_word_pattern(sentence).findall(sentence)) for sentence in _sentence_tuple(text))
+    return tuple(map(_sentence_words, _sentence_tuple(text)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sentence_words(sentence: str) -> int:
+    return len(_word_pattern(sentence).findall(sentence))
 
 
 def numbers(text: str) -> list[Decimal]:
@@ -404,6 +440,6 @@ def _loose_tuple(text: str) -> tuple[str, ...]:
 
 def clear_caches() -> None:
     """Empty every per-text cache of this module (benchmarks start each timed run cold)."""
-    for cached in (_sentence_tuple, _word_tuple, sentence_word_counts, _folded_words, _word_gaps, _ascii_phrase_pattern,
-                   _loose_tuple, normalize_letter):
+    for cached in (_sentence_tuple, _split_block, _word_tuple, sentence_word_counts, _sentence_words, _folded_words,
+                   _word_gaps, _ascii_phrase_pattern, _loose_tuple, normalize_letter):
         cached.cache_clear()

@@ -166,9 +166,8 @@ def _compatible_keys(keys: frozenset[tuple[str, str]]) -> bool:
     """``compatible`` of a set of (id, kwargs) pairs, cached: it composes a witness, and sets recur often."""
     from generator.authoring import compatible
     from generator.authoring.reference import ReferenceError, write_reference
-    from generator.core.instructions import Instruction
 
-    items = [Instruction(i, json.loads(k)) for i, k in sorted(keys)]
+    items = [_instruction(i, k) for i, k in sorted(keys)]
     if not compatible(items):
         return False
     # The set must also admit a fluent reference text, for a short answer and for an open question.

@@ -166,3 +166,23 @@ def test_lint_catches_the_old_witness_defects() -> None:
 
 def test_presets_are_all_covered() -> None:
     assert {preset for preset, _, _ in _jobs("folder:x", 1)} == set(variant_names())
+
+
+def test_requirements_shared_by_equal_active_sets_are_never_changed() -> None:
+    # Equal active sets share one collected Requirements object; writing a text must leave it as collected.
+    import copy
+    import pickle
+
+    from generator.authoring.reference import _collect
+
+    active = (Instruction("length:sentences", {"relation": "at_least", "n": 4}),
+              Instruction("keyword:include", {"word": "picture", "min_count": 2}),
+              Instruction("start:letter", {"letter": "B"}))
+    req, banned = _collect(active)
+    before = copy.deepcopy(req)
+    for variant in range(8):
+        write_reference(list(active), "7", "number", question="How many dots are in Image1?", variant=variant)
+    assert req == before
+    again = tuple(pickle.loads(pickle.dumps(inst)) for inst in active)  # equal, not the same objects
+    assert again == active and hash(again) == hash(active)
+    assert _collect(again)[0] is req and _collect(again)[1] is banned

@@ -249,3 +249,20 @@ def test_number_words_with_case_variants_of_s_and_i_are_read_not_refused(text, r
 
 def test_an_image_named_with_a_long_s_number_word():
     assert check_answer("Image6", "word", "It is image \u017fix.")
+
+
+def test_lower_case_number_word_pattern_finds_the_same_spans_on_ascii_text() -> None:
+    # _numbers_in scans lower-cased ASCII text with a case-sensitive twin of the case-insensitive pattern.
+    import random
+
+    from generator.core import answers
+
+    atoms = ["one", "Two", "THREE", "twenty", "Forty-Five", "a hundred", "One Hundred", "ten", "often", "someone",
+             "Seventy", "nine", " ", "-", "_", "x", "7", "\n", ",", "zero"]
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(atoms) for _ in range(rng.randint(0, 12)))
+        expected = [(m.span(), m.groups()) for m in answers._NUMBER_WORD_RE.finditer(text)]
+        found = [(m.span(), tuple(g and g.lower() for g in m.groups()))
+                 for m in answers._NUMBER_WORD_LOWER_RE.finditer(text.lower())]
+        assert found == [(span, tuple(g and g.lower() for g in groups)) for span, groups in expected], text

@@ -93,3 +93,28 @@ def test_conflict_rules_name_registered_types_and_are_symmetric(type_id: str) ->
         for a in mine:
             for b in _instances(other_kind)[:4]:
                 assert conflicts(a, b) == conflicts(b, a)
+
+
+def test_verdicts_with_shared_text_units_are_those_of_a_cold_start() -> None:
+    # Checkers read sentences, blocks and word counts from per-text caches shared by every checker of a response
+    # (and, for blocks and sentences, across responses). Every type's examples and witnesses, and edge cases, must
+    # get the same verdict and reason with warm caches as with caches emptied before each check.
+    from generator.core import text as textmod
+
+    edge = ["", " ", "\n\n", "Dr. Smith. P.S. Bye", "- a\n- b\n\n1. c\n2. d", "# Head\nBody. More!", "U.S. etc. OK.",
+            "😀", "One.\n***\nTwo", "Ünï. Çà!", '"Quoted."', "A... b. C… D?!"]
+    cases = []
+    for kind in TYPES:
+        instances = _instances(kind)[:3]
+        texts = list(edge) + [compose_witness([inst]) for inst in instances]
+        for example in kind.examples:
+            instances.append(Instruction(kind.id, dict(example.kwargs)))
+            texts += [*example.passing, *example.failing]
+        cases += [(inst, text) for inst in instances for text in texts]
+    cold = []
+    for inst, text in cases:
+        textmod.clear_caches()
+        cold.append(check(inst, text))
+    textmod.clear_caches()
+    assert [check(inst, text) for inst, text in cases] == cold
+    assert [check(inst, text) for inst, text in reversed(cases)] == cold[::-1]

@@ -215,3 +215,51 @@ def test_clear_caches_empties_every_cache_of_the_module() -> None:
     assert all(value.cache_info().currsize for value in cached)
     T.clear_caches()
     assert not any(value.cache_info().currsize for value in cached)
+
+
+_UNIT_ATOMS = ["a", "B", "Dr", "U.S", "etc", "p.m", "3.5", " ", " ", "\n", "\n\n", ".", "!", "?", "…", "...", '"', ")",
+               "*", "_", "- ", "1. ", "# ", "P.S. ", "***", "😀", "é", "\t", "\u2028"]
+
+
+def _random_texts(seed: int, count: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_UNIT_ATOMS) for _ in range(rng.randint(0, 30))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_most_sentences_never_undercounts(seed: int) -> None:
+    # The reference writer trusts the bound to call a draft too short without splitting it.
+    texts = [case[1] for case in SENTENCE_CASES] + _random_texts(seed, 3000)
+    for text in texts:
+        assert T.most_sentences(text) >= len(T.sentences(text)), text
+    assert T.most_sentences("The answer is the red box.") == 1
+    assert T.most_sentences("The answer is the red box") == 1
+
+
+def test_no_line_opening_with_a_letter_but_p_is_markup() -> None:
+    # blocks() treats a line that opens with such a letter as plain text without trying the marker patterns.
+    import sys
+
+    letters = [chr(code) for code in range(sys.maxunicode + 1) if chr(code).isalpha() and chr(code) not in "Pp"]
+    for letter in letters:
+        line = f"{letter}.S. * - 1. text"
+        assert not (T._THEMATIC_BREAK.fullmatch(line) or T._HEADING.match(line) or T._LIST_ITEM.match(line)
+                    or T._POSTSCRIPT.match(line)), repr(letter)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_cached_units_are_the_units_of_a_cold_start(seed: int) -> None:
+    # Blocks and sentence word counts are cached across responses; a warm run must give what a cold one gives.
+    texts = [case[1] for case in SENTENCE_CASES] + _random_texts(seed, 1500)
+    cold = []
+    for text in texts:
+        T.clear_caches()
+        cold.append((T.sentences(text), T.sentence_word_counts(text), T.most_sentences(text)))
+    T.clear_caches()
+    for _ in range(2):
+        warm = [(T.sentences(text), T.sentence_word_counts(text), T.most_sentences(text)) for text in texts]
+        assert warm == cold
+        texts.reverse()
+        cold.reverse()

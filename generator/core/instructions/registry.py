@@ -77,8 +77,16 @@ class Instruction:
 
     @property
     def kwargs_json(self) -> str:
-        """The parameters as canonical JSON (``sort_keys``, separators ``(",", ":")``)."""
-        return canonical_json(dict(self.kwargs))
+        """The parameters as canonical JSON (``sort_keys``, separators ``(",", ":")``).
+
+        Computed once per instruction: it is also the instruction's hash, and instructions key caches (the
+        generator's requirements of an active set). The parameters are never changed after validation.
+        """
+        cached: str | None = self.__dict__.get("_kwargs_json")
+        if cached is None:
+            cached = canonical_json(dict(self.kwargs))
+            object.__setattr__(self, "_kwargs_json", cached)
+        return cached
 
     @classmethod
     def from_json(cls, id: str, kwargs_json: str | None) -> Instruction:
