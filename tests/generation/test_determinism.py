@@ -1,7 +1,7 @@
 """Same arguments -> byte-identical folder, for any --num-proc; a pinned hash guards against silent drift.
 
 If the golden hash changes on purpose (a new catalogue wording, a new image family...), every previously
-published dataset changes with it: update ``GOLDEN_DATA_SHA256`` only together with a changelog entry.
+published dataset changes with it: update ``GOLDEN_DATA_SHA256`` only together with an entry in CHANGELOG.md (and a new version).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from generator.cli import cli
 
 TINY = ["--turns", "4", "--seed", "7", "--splits", "test=18,validation=3", "--images-per-chat", "2-3", "--quiet"]
 # sha256 over "<path> <sha256>\n" lines of the parquet shards (the data; the card and scoring.py may evolve).
-GOLDEN_DATA_SHA256 = "1bf3a1822329fd89b5f9965be29e194e440d1b0ade0077374114fc9cda99d4e0"
+GOLDEN_DATA_SHA256 = "6a80d2637814178fd81e95131b3bc4a8580efcde834baa05e2b72a43b97a0631"
 
 
 def _generate(out: Path, *extra: str) -> dict[str, str]:

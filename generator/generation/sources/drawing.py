@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import weakref
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,12 +37,14 @@ INK = (30, 30, 30)
 GRID = (215, 215, 215)
 WHITE = (255, 255, 255)
 
-# Drawings are made directly in palette mode: one byte per pixel makes PNG encoding about eight times faster
-# than RGB (0.5 ms instead of 4 ms at 448x448) and needs no quantisation step. Colours not listed here are
+# Drawings are made directly in palette mode: a byte per pixel (half a byte in the PNG) makes encoding much
+# cheaper than RGB and needs no quantisation step. Colours not listed here are
 # added to an image's palette the first time they are used, in drawing order, so output stays deterministic.
 BASE_PALETTE: tuple[tuple[int, int, int], ...] = (WHITE, INK, GRID, *COLOURS.values())
 
-PNG_COMPRESS_LEVEL = 1
+PNG_COMPRESS_LEVEL = 1  # Pillow's zlib level, for images that are not palette drawings
+PNG_ISAL_LEVEL = 1  # ISA-L level for palette drawings (0-3): as fast as 0 on them, with a 30% smaller stream
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @lru_cache(maxsize=64)
@@ -201,11 +205,48 @@ def draw_shape(draw: ImageDraw.ImageDraw, kind: str, cx: float, cy: float, radiu
 
 
 def encode_png(image: Image.Image) -> bytes:
-    """Encode ``image`` as PNG without metadata (no ICC profile, no text chunks, no timestamp)."""
+    """Encode ``image`` as PNG without metadata (no ICC profile, no text chunks, no timestamp).
+
+    Palette images without transparency (every procedural drawing) go through :func:`encode_palette_png`;
+    other modes through Pillow.
+    """
+    if (image.mode == "P" and "transparency" not in image.info and image.palette is not None
+            and image.palette.mode == "RGB"):
+        return encode_palette_png(image)
     image.info.pop("icc_profile", None)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))))
+
+
+def encode_palette_png(image: Image.Image) -> bytes:
+    """A palette PNG of ``image``: IHDR, PLTE, one IDAT and IEND, nothing else.
+
+    Why not Pillow's writer: encoding was a third of the cost of a drawing, spent in Pillow's adaptive row filters
+    (which rarely help a palette image: the PNG specification recommends no filter for them) and in zlib. Here the
+    pixels are packed at the smallest bit depth the palette allows (1, 2, 4 or 8 bits, as Pillow chooses), every
+    row gets filter type 0 and the stream is compressed by ISA-L at its fastest level, about six times faster
+    than Pillow at ``compress_level=1`` and about 15% smaller on the procedural images. The bytes are a pure
+    function of the pixels and the palette for one ISA-L version (as parquet bytes are for one pyarrow version).
+    """
+    import numpy as np
+    from isal import isal_zlib
+
+    width, height = image.size
+    palette = image.palette.tobytes()  # type: ignore[union-attr]
+    colours = max(1, min(256, len(palette) // 3))
+    bits = 1 if colours <= 2 else 2 if colours <= 4 else 4 if colours <= 16 else 8
+    packed = image.tobytes("raw", "P" if bits == 8 else f"P;{bits}")
+    row_bytes = (width * bits + 7) // 8
+    rows = np.zeros((height, row_bytes + 1), np.uint8)  # column 0: each row's filter type, 0 (none)
+    rows[:, 1:] = np.frombuffer(packed, np.uint8).reshape(height, row_bytes)
+    header = struct.pack(">IIBBBBB", width, height, bits, 3, 0, 0, 0)
+    return b"".join((PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"PLTE", palette[:3 * colours]),
+                     _chunk(b"IDAT", isal_zlib.compress(rows.tobytes(), PNG_ISAL_LEVEL)), _chunk(b"IEND", b"")))
 
 
 def encode_jpeg(image: Image.Image, quality: int = 90) -> bytes:
