@@ -93,3 +93,38 @@ def test_a_palette_with_transparency_is_written_by_pillow():
     image.info["transparency"] = 0
     back = decoded(drawing.encode_png(image))
     assert back.info.get("transparency") == 0 and back.tobytes() == image.tobytes()
+
+
+def test_a_palette_image_without_palette_data_gets_a_valid_plte():
+    # Image.new("P") without putpalette: Pillow's image holds no palette entries; PNG needs 1-256 of them
+    image = Image.new("P", (5, 3), 0)
+    data = drawing.encode_png(image)
+    plte = dict(chunks(data))[b"PLTE"]
+    assert 3 <= len(plte) <= 768 and len(plte) % 3 == 0
+    assert decoded(data).tobytes() == image.tobytes()
+
+
+@pytest.mark.parametrize("colours,index", [(2, 5), (3, 4), (1, 1), (16, 17), (4, 255)])
+def test_indices_past_the_palette_keep_their_values(colours, index):
+    # the bit depth must hold every index in the image, and PLTE must have an entry for each (PNG forbids an
+    # index past the last entry); the missing entries are black, as Pillow shows them
+    image = palette_image(6, 5, colours, seed=index)
+    image.putpixel((2, 3), index)
+    data = drawing.encode_png(image)
+    assert len(dict(chunks(data))[b"PLTE"]) >= 3 * (index + 1)
+    back = decoded(data)
+    assert back.tobytes() == image.tobytes()
+    assert back.convert("RGB").tobytes() == image.convert("RGB").tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["BMP", "TGA", "TIFF", "GIF", "PCX"])
+def test_a_palette_image_opened_from_a_file_is_encoded_before_it_is_loaded(fmt):
+    # some formats keep their palette raw (BGR, BGRX...) until the image is loaded
+    source = palette_image(9, 7, 5, seed=3)
+    buffer = io.BytesIO()
+    source.save(buffer, format=fmt)
+    with Image.open(io.BytesIO(buffer.getvalue())) as opened:
+        data = drawing.encode_png(opened)
+    back = decoded(data)
+    assert back.tobytes() == source.tobytes()
+    assert back.convert("RGB").tobytes() == source.convert("RGB").tobytes()
