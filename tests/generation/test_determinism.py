@@ -1,7 +1,9 @@
 """Same arguments -> byte-identical folder, for any --num-proc; a pinned hash guards against silent drift.
 
 If the golden hash changes on purpose (a new catalogue wording, a new image family...), every previously
-published dataset changes with it: update ``GOLDEN_DATA_SHA256`` only together with an entry in CHANGELOG.md (and a new version).
+published dataset changes with it: update ``GOLDEN_DATA_SHA256`` only together with an entry in CHANGELOG.md
+(and a new version). The hash is measured on x86-64 (SSE4.2 or later): the PNG compressor chooses its code by
+CPU, so another CPU family may write other bytes for the same pixels.
 """
 
 from __future__ import annotations

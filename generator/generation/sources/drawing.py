@@ -233,7 +233,9 @@ def encode_palette_png(image: Image.Image) -> bytes:
     row gets filter type 0 and the stream is compressed by ISA-L at its fastest level, about five times faster
     than Pillow at ``compress_level=1`` and 15-20% smaller on the procedural images (calendar pages, whose rows
     repeat, about 10% larger). The bytes are a pure function of the pixels and the palette for one ISA-L version
-    (as parquet bytes are for one pyarrow version).
+    on one CPU family (as parquet bytes are for one pyarrow version): ISA-L, like the zlib-ng that Pillow bundles,
+    picks its deflate code by CPU, so an ARM machine may write a different, equally valid stream of the same pixels
+    than the x86-64 machines (SSE4.2 and later) where the golden hash is measured.
     """
     import numpy as np
     from isal import isal_zlib
