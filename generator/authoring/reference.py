@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -297,7 +297,7 @@ class _Writer:
             first = textmod.first_letter(text)
             if first is None or textmod.normalize_letter(first) != textmod.normalize_letter(req.letter):
                 opener = self._opener(offset)
-                if opener.split()[-1].casefold() == _TRAILING_DIGITS.sub("", text.split()[0]).casefold():
+                if opener.split()[-1].casefold() == _TRAILING_DIGITS.sub("", text.split(None, 1)[0]).casefold():
                     opener = self._opener(offset + 1)
                 text = f"{opener} {_lower_first(text)}"
         if req.wmin:
@@ -378,9 +378,7 @@ class _Writer:
         for word in sorted(set(req.keyword_min)):
             have = textmod.phrase_count(present, word)
             need = req.keyword_min[word] - have
-            options = KEYWORD_CARRIERS.get(word.casefold()) or tuple(
-                c.replace("{k}", word) for c in GENERIC_KEYWORD_CARRIERS)
-            usable = [c for c in options if not ((_words_folded(c) - _words_folded(word)) & self.banned)]
+            usable = _keyword_carriers(word, self.banned)
             for index in range(max(0, need)):
                 if not usable:
                     raise ReferenceError(f"no sentence carries {word!r}")
@@ -394,6 +392,16 @@ class _Writer:
         choice = allowed[(self.variant * 7 + offset) % len(allowed)]
         used.add(choice)
         return choice
+
+
+@lru_cache(maxsize=1024)
+def _keyword_carriers(word: str, banned: frozenset[str]) -> tuple[str, ...]:
+    """The sentences that can carry ``word`` without a banned word besides the keyword itself.
+
+    Cached: it depends on the keyword and the banned words only, which a conversation keeps from turn to turn.
+    """
+    options = KEYWORD_CARRIERS.get(word.casefold()) or tuple(c.replace("{k}", word) for c in GENERIC_KEYWORD_CARRIERS)
+    return tuple(c for c in options if not ((_words_folded(c) - _words_folded(word)) & banned))
 
 
 @lru_cache(maxsize=4096)
@@ -573,15 +581,20 @@ def _fit_paragraphs(groups: list[list[str]], target: int) -> list[list[str]]:
     return groups
 
 
-def _images_of(question: str | None) -> list[str]:
+@lru_cache(maxsize=256)
+def _images_of(question: str | None) -> tuple[str, ...]:
+    """The image names of a text, each once, in order of first mention.
+
+    Cached: a turn's question is read by every attempt and by the answer sentence of each layout.
+    """
     if not question:
-        return []
+        return ()
     seen: list[str] = []
     for match in _IMAGE_NAME.finditer(question):
         name = f"Image{match.group(1)}"
         if name not in seen:
             seen.append(name)
-    return seen
+    return tuple(seen)
 
 
 def _failures(active: Sequence[Any], text: str, reference: str | None, answer_type: str,
@@ -608,8 +621,7 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
     last: list[str] = []
     # The turn's own phrasings first, then the fixed ones the planner's probe uses (variant 0 onwards), so a set the
     # probe accepted always has a text for the probe's question.
-    variants = list(dict.fromkeys([variant + k for k in range(ATTEMPTS)] + list(range(ATTEMPTS))))
-    for current in variants:
+    for current in _variants(variant):
         try:
             writer = _Writer(req, banned, answer, answer_type if checkable else "open", images, current)
             layout = _Layout(writer)
@@ -621,6 +633,13 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
         if not last:
             return text
     raise ReferenceError("; ".join(last) or "no fluent text")
+
+
+def _variants(variant: int) -> Iterator[int]:
+    """``variant`` and the next phrasings, then those from 0 not tried yet; made lazily, as the first one usually
+    passes."""
+    yield from range(variant, variant + ATTEMPTS)
+    yield from (k for k in range(ATTEMPTS) if not variant <= k < variant + ATTEMPTS)
 
 
 def _too_short(layout: _Layout, text: str) -> bool:

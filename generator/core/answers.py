@@ -115,6 +115,8 @@ def _list_marker_starts(text: str) -> set[int]:
 
     A single line starting with "7." is an answer, not a list, so at least two markers in sequence are needed.
     """
+    if "\n" not in text:
+        return set()  # "^" of the pattern matches after "\n" only: one line holds one marker at most
     markers = [(match.start(1), int(match.group(1))) for match in _LIST_MARKER_RE.finditer(text)]
     starts: set[int] = set()
     run: list[int] = []
@@ -267,8 +269,11 @@ def _number_committed(reference: Decimal, text: str, question: str) -> bool:
     hits = [k for k, (_, _, value) in enumerate(spans) if abs(value - reference) < tolerance]
     if not hits:
         return False
-    context = {value for _, _, value in _numbers_in(question)} if question else set()
-    others = {value for _, _, value in spans if abs(value - reference) >= tolerance and value not in context}
+    others = {value for _, _, value in spans if abs(value - reference) >= tolerance}
+    # The question's numbers only ever remove values from ``others``: a text within the limit without them is
+    # within it with them, so the question is scanned only when it could decide.
+    if len(others) > MAX_OTHER_VALUES and question:
+        others.difference_update(value for _, _, value in _numbers_in(question))
     if len(others) > MAX_OTHER_VALUES:
         return False
     for k in hits:
@@ -307,7 +312,13 @@ def _phrase_committed(phrase: str, text: str) -> bool:
 def _tolerance(reference: Decimal) -> Decimal:
     """Half a unit of the reference's last decimal place (0.5 for integers)."""
     exponent = reference.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return _tolerance_of_places(-exponent if isinstance(exponent, int) and exponent < 0 else 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _tolerance_of_places(places: int) -> Decimal:
+    """Half a unit of the ``places``-th decimal place. Cached on the count of places, not on the reference: equal
+    decimals such as 5 and 5.0 have different places, hence different tolerances."""
     return Decimal(5) * Decimal(10) ** (-places - 1)
 
 

@@ -186,3 +186,12 @@ def test_requirements_shared_by_equal_active_sets_are_never_changed() -> None:
     again = tuple(pickle.loads(pickle.dumps(inst)) for inst in active)  # equal, not the same objects
     assert again == active and hash(again) == hash(active)
     assert _collect(again)[0] is req and _collect(again)[1] is banned
+
+
+@pytest.mark.parametrize("variant", [0, 1, 3, 5, 6, 7, 11, 2**32 - 1])
+def test_phrasings_are_tried_in_order_each_once(variant: int) -> None:
+    # The turn's own phrasings first, then the probe's from 0 that are not among them.
+    from generator.authoring.reference import ATTEMPTS, _variants
+
+    expected = list(dict.fromkeys([variant + k for k in range(ATTEMPTS)] + list(range(ATTEMPTS))))
+    assert list(_variants(variant)) == expected

@@ -84,3 +84,20 @@ def test_question_numbers_are_context_not_candidates() -> None:
     question = "Of 12, 15, 18, 21 and 24, which number is shown in Image1?"
     assert check_answer("18", "number", "Of 12, 15, 18, 21 and 24, Image1 shows 18.", question)
     assert not check_answer("18", "number", "Of 12, 15, 18, 21 and 24, Image1 shows 18.")
+
+
+def test_equal_references_with_different_places_keep_their_own_tolerance() -> None:
+    # 5 and 5.0 are equal decimals but "5" allows half a unit and "5.0" half a tenth: asked in either order, a
+    # tolerance remembered for one must not serve the other.
+    for order in (("5", "5.0"), ("5.0", "5")):
+        for reference in order:
+            assert check_answer(reference, "number", "It shows 5.3.") is (reference == "5")
+
+
+def test_list_markers_open_lines_after_a_newline_only() -> None:
+    # The marker pattern's "^" holds after "\n" only: behind a carriage return or a line separator "2." is a
+    # stated number, on a text of one line as on a text of several.
+    for text in ("1. Red bars: 5\r2. Blue bars: 7", "1. Red bars: 5\u20282. Blue bars: 7",
+                 "Note.\n1. Red bars: 5\r2. Blue bars: 7"):
+        assert check_answer("2", "number", text)
+    assert not check_answer("2", "number", "1. Red bars: 5\n2. Blue bars: 7")
