@@ -418,7 +418,7 @@ def _image_answered(image: int, text: str, question: str = "") -> bool:
     after "than" is the one it answers with.
     """
     mentions: list[tuple[int, int, int]] = []  # (start, end, number)
-    for match in _IMAGE_NAME_RE.finditer(text):
+    for match in _matches_at(_IMAGE_NAME_RE, text, text.lower() if text.isascii() else None, _IMAGE_NEEDLE):
         tail = match.group(0)
         digits = re.search(r"\d+$", tail)
         if digits:
@@ -459,9 +459,10 @@ def _few_other_values(items: list[str], text: str, question: str) -> bool:
     if any(value is None for value in values):
         return True
     tolerances = [(value, _tolerance(value)) for value in values if value is not None]
-    context = {value for _, _, value in _numbers_in(question)} if question else set()
-    others = {value for _, _, value in _numbers_in(text)
-              if value not in context and all(abs(value - v) >= t for v, t in tolerances)}
+    others = {value for _, _, value in _numbers_in(text) if all(abs(value - v) >= t for v, t in tolerances)}
+    # As in _number_committed: the question's numbers only remove values, so they are read when they could decide.
+    if len(others) > MAX_OTHER_VALUES and question:
+        others.difference_update(value for _, _, value in _numbers_in(question))
     return len(others) <= MAX_OTHER_VALUES
 
 

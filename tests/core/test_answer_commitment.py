@@ -101,3 +101,18 @@ def test_list_markers_open_lines_after_a_newline_only() -> None:
                  "Note.\n1. Red bars: 5\r2. Blue bars: 7"):
         assert check_answer("2", "number", text)
     assert not check_answer("2", "number", "1. Red bars: 5\n2. Blue bars: 7")
+
+
+def test_question_numbers_are_context_for_a_list_of_numbers() -> None:
+    question = "Of 9, 12, 15, 18, 21 and 24, which numbers are shown in Image1?"
+    response = "Of 9, 12, 15, 18, 21 and 24, Image1 shows 18 and 21."
+    assert check_answer("18, 21", "list", response, question)
+    assert not check_answer("18, 21", "list", response)
+
+
+def test_image_answers_found_by_the_needle_match_the_full_scan() -> None:
+    # ASCII responses look for "image" with str.find; mixed-case names and the non-ASCII path agree with it.
+    assert check_answer("Image2", "word", "IMAGE2 has more bars than image1.", "Which has more bars?")
+    assert check_answer("Image2", "word", "IMAGE2 has more bars than image1 — clearly.", "Which has more bars?")
+    assert not check_answer("Image2", "word", "Image1 has more bars than IMAGE 2.", "Which has more bars?")
+    assert check_answer("Image2", "word", "Image1 has fewer bars than image two.", "Which has more bars?")
