@@ -135,4 +135,29 @@ def render_fast(name: str, verbatim: dict[str, str | list[str]], **plain: Any) -
     return "".join(out).strip()
 
 
-__all__ = ["compile_string", "get_template", "make_environment", "render_fast", "render_template"]
+@lru_cache(maxsize=1024)
+def format_template(name: str, shape: tuple[tuple[str, Any], ...], order: tuple[tuple[str, int], ...],
+                    plain: tuple[tuple[str, Any], ...] = ()) -> str | None:
+    """``name`` as a ``str.format`` string for values of one shape; None when the template needs Jinja.
+
+    ``shape`` is as for the skeleton of :func:`render_fast` (every value it marks non-empty must be non-empty when
+    the string is used); ``order`` lists the values' ``(variable, position)`` (position -1 for a string), and
+    ``{k}`` stands for the k-th positional argument of ``format``. One ``format`` call is a few times cheaper than
+    :func:`render_fast`'s key and join, and the string is cut from the same probed skeleton, so it gives Jinja's
+    text; the caller strips the result as :func:`render_template` does.
+    """
+    skeleton = _skeleton(name, shape, plain)
+    if skeleton is None:
+        return None
+    pieces, slots = skeleton
+    if not set(slots) <= set(order):
+        return None
+    out = [pieces[0].replace("{", "{{").replace("}", "}}")]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        out.append("{" + str(order.index(slot)) + "}")
+        out.append(piece.replace("{", "{{").replace("}", "}}"))
+    return "".join(out)
+
+
+__all__ = ["compile_string", "format_template", "get_template", "make_environment", "render_fast",
+           "render_template"]

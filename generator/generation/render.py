@@ -16,6 +16,7 @@ from generator.authoring.wording import phrasing_count, render_wording
 from generator.common.jsonutil import canonical_json
 from generator.generation.config import GenConfig
 from generator.generation.plan import (
+    ActiveInstruction,
     ConversationPlan,
     InstructionEvent,
     PlannedInstruction,
@@ -80,21 +81,102 @@ def _instruction_fields(planned: PlannedInstruction) -> dict[str, Any]:
     return dict(_fields(planned))
 
 
+@lru_cache(maxsize=256)
+def _turn_format(layout: str, question: bool, n_new: int, distractor: bool, reminder: bool) -> str | None:
+    """The user-message layout as a format string taking ``(question, distractor, reminder, *new)``."""
+    from generator.authoring.templates import format_template
+
+    shape = (("question", question), ("new", (True,) * n_new), ("distractor", distractor), ("reminder", reminder))
+    order = (("question", -1), ("distractor", -1), ("reminder", -1), *(("new", i) for i in range(n_new)))
+    return format_template(layout, shape, order)
+
+
+@lru_cache(maxsize=256)
+def _block_format(n_active: int) -> str | None:
+    """The appended reminder block of ``n_active`` instructions as a format string taking the wordings."""
+    from generator.authoring.templates import format_template
+
+    return format_template("appended_block.j2", (("active", (True,) * n_active),),
+                           tuple(("active", i) for i in range(n_active)))
+
+
+def _reminder(wordings: list[str]) -> str:
+    fmt = _block_format(len(wordings)) if all(wordings) else None
+    if fmt is None:
+        return render_fast("appended_block.j2", {"active": wordings})
+    return fmt.format(*wordings).strip()
+
+
+def _layout(cfg: GenConfig, question: str, new: list[str], distractor: str, reminder: str) -> str:
+    layout = "end_only_turn.j2" if cfg.placement == "end-only" else "user_turn.j2"
+    fmt = _turn_format(layout, bool(question), len(new), bool(distractor), bool(reminder)) if all(new) else None
+    if fmt is None:
+        return render_fast(layout, {"question": question, "new": new, "distractor": distractor,
+                                    "reminder": reminder})
+    return fmt.format(question, distractor, reminder, *new).strip()
+
+
+def _distractor_text(d: Any) -> str:
+    return render_fast("distractor.j2", {"wording": instruction_wording(d.instruction)}, frame=d.frame)
+
+
+def _reminder_due(cfg: GenConfig, turn: TurnPlan) -> bool:
+    return cfg.reminder_every > 0 and bool(turn.active) and (turn.turn - 1) % cfg.reminder_every == 0
+
+
 def render_prompt(cfg: GenConfig, plan: ConversationPlan, turn: TurnPlan) -> str:
     """The full user message of one turn under the config's placement knobs."""
     in_prompt = cfg.placement != "system"
     new = [event_wording(e) for e in turn.events] if in_prompt else []
-    distractor = ""
-    if turn.distractors:
-        d = turn.distractors[0]
-        distractor = render_fast("distractor.j2", {"wording": instruction_wording(d.instruction)}, frame=d.frame)
-    reminder = ""
-    if cfg.reminder_every > 0 and turn.active and (turn.turn - 1) % cfg.reminder_every == 0:
-        reminder = render_fast("appended_block.j2",
-                               {"active": [instruction_wording(a.instruction) for a in turn.active]})
-    layout = "end_only_turn.j2" if cfg.placement == "end-only" else "user_turn.j2"
-    return render_fast(layout, {"question": turn.qa.question, "new": new, "distractor": distractor,
-                                "reminder": reminder})
+    distractor = _distractor_text(turn.distractors[0]) if turn.distractors else ""
+    reminder = _reminder([instruction_wording(a.instruction) for a in turn.active]) if _reminder_due(cfg, turn) else ""
+    return _layout(cfg, turn.qa.question, new, distractor, reminder)
+
+
+class _Rendering:
+    """What the turns of one conversation share, made once per row: each active instruction's entry (the same
+    dict in every turn it is active in: the validator checks a shared entry once), each instruction's wording,
+    and the reminder block of each active set. Keys are object ids, stable while the plan is alive (the call)."""
+
+    def __init__(self, cfg: GenConfig) -> None:
+        self.cfg = cfg
+        self.in_prompt = cfg.placement != "system"
+        self.entries: dict[int, dict[str, Any]] = {}
+        self.wordings: dict[int, str] = {}
+        self.reminders: dict[tuple[int, ...], str] = {}
+
+    def wording(self, planned: PlannedInstruction) -> str:
+        text = self.wordings.get(id(planned))
+        if text is None:
+            text = self.wordings[id(planned)] = instruction_wording(planned)
+        return text
+
+    def entry(self, active: ActiveInstruction) -> dict[str, Any]:
+        entry = self.entries.get(id(active))
+        if entry is None:
+            planned = active.instruction
+            entry = self.entries[id(active)] = {"id": planned.id, "kwargs": planned.kwargs,
+                                                "wording": self.wording(planned), "given_at": active.given_at}
+        return entry
+
+    def prompt(self, turn: TurnPlan) -> str:
+        """:func:`render_prompt` of ``turn``, the same text."""
+        cfg = self.cfg
+        new = [event_wording(e) for e in turn.events] if self.in_prompt else []
+        distractor = _distractor_text(turn.distractors[0]) if turn.distractors else ""
+        reminder = ""
+        if _reminder_due(cfg, turn):
+            key = tuple([id(a.instruction) for a in turn.active])
+            known = self.reminders.get(key)
+            reminder = known if known is not None else self.reminders.setdefault(
+                key, _reminder([self.wording(a.instruction) for a in turn.active]))
+        return _layout(cfg, turn.qa.question, new, distractor, reminder)
+
+
+def _same_turn(a: TurnPlan, b: TurnPlan) -> bool:
+    """``a == b``, answered without the deep dataclass comparison when the parts are the very same objects."""
+    return a is b or (a.turn == b.turn and a.qa is b.qa and a.events is b.events and a.active is b.active
+                      and a.distractors == b.distractors) or a == b
 
 
 def render_turns(cfg: GenConfig, plan: ConversationPlan, *,
@@ -105,24 +187,23 @@ def render_turns(cfg: GenConfig, plan: ConversationPlan, *,
     way there (same question, events, active set and distractors) keeps that turn's values, the very objects, and
     only its prompt is rendered for ``cfg`` (the one field placement knobs change).
     """
+    rendering = _Rendering(cfg)
     turns = []
     for position, turn in enumerate(plan.turns):
-        if like is not None and like[0].turns[position] == turn:
-            turns.append({**like[1][position], "prompt": render_prompt(cfg, plan, turn)})
+        if like is not None and _same_turn(like[0].turns[position], turn):
+            turns.append({**like[1][position], "prompt": rendering.prompt(turn)})
             continue
         qa = turn.qa
         turns.append({
             "turn": turn.turn,
             "question": qa.question,
-            "prompt": render_prompt(cfg, plan, turn),
+            "prompt": rendering.prompt(turn),
             "new_instructions": [
                 {"id": e.instruction.id, "kwargs": e.instruction.kwargs, "wording": event_wording(e),
                  "action": e.action}
                 for e in turn.events
             ],
-            "active_instructions": [
-                {**_instruction_fields(a.instruction), "given_at": a.given_at} for a in turn.active
-            ],
+            "active_instructions": [rendering.entry(a) for a in turn.active],
             "distractors": [_instruction_fields(d.instruction) for d in turn.distractors],
             "reference_answer": qa.reference_answer or "",
             "answer_type": qa.answer_type,

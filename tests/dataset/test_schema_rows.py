@@ -206,17 +206,23 @@ def test_fast_path_agrees_with_jsonschema_on_every_field_and_wrong_value():
 
     fast = _fast_check()
     validator = jsonschema.Draft202012Validator(conversation_schema())
+    checked = 0
+    for path, value, row in _wrong_values():
+        assert fast(row) == validator.is_valid(row), (path, value)
+        checked += 1
+    assert checked > 500
+
+
+def _wrong_values():
+    """``(path, value, row)``: a small row with one field replaced by a value of each JSON type."""
     base = make_row(1, n_turns=3, n_images=1)
     base["images"] = [b"x"]
     replacements = [None, True, -1, 0, 2, 1.5, "", "a:b", [], [1], {}, {"id": "a:b"}]
-    checked = 0
     for path in list(_paths(base))[1:]:
         for value in replacements:
             row = copy.deepcopy(base)
             _set(list(path), value)(row)
-            assert fast(row) == validator.is_valid(row), (path, value)
-            checked += 1
-    assert checked > 500
+            yield path, value, row
 
 
 def _unreleased(row):
@@ -347,3 +353,65 @@ def test_a_sibling_row_that_differs_elsewhere_is_validated_in_full():
     shared["turns"][0] = {**shared["turns"][0], "turn": 2}  # a shared turn with one value of its own
     with pytest.raises(ValidationError, match=r"field turns\[0\]\.turn"):
         validate_sibling_row(shared, base, "appended/test row 4", config="appended")
+
+
+def _shared_entries(row):
+    """The row with each active instruction's entry one dict in every turn it is active in, as generated."""
+    entries = {}
+    turns = row.get("turns") if isinstance(row, dict) else None
+    for turn in turns if isinstance(turns, list) else []:
+        if isinstance(turn, dict) and isinstance(turn.get("active_instructions"), list):
+            turn["active_instructions"] = [entries.setdefault(repr(a), a) for a in turn["active_instructions"]]
+    return row
+
+
+def test_split_schema_check_agrees_with_the_whole_check_on_every_field_and_wrong_value():
+    """Checking each distinct entry once says what the compiled whole-schema check says, entries shared or not."""
+    from generator.dataset.schema import _fast_check, _passes_split_check, _split_check
+
+    fast, split = _fast_check(), _split_check()
+    assert fast is not None and split is not None
+    checked = 0
+    for path, value, row in _wrong_values():
+        assert _passes_split_check(row, split) == fast(row), (path, value)
+        assert _passes_split_check(_shared_entries(row), split) == fast(row), (path, value)
+        checked += 1
+    assert checked > 500
+    for _name, mutate, _field, _words in NEGATIVE:
+        row = make_row(2)
+        mutate(row)
+        assert _passes_split_check(row, split) == fast(row), _name
+
+
+def test_a_bad_entry_shared_by_many_turns_is_refused():
+    row = _shared_entries(make_row(4))
+    validate_row(row)
+    shared = row["turns"][-1]["active_instructions"][0]
+    assert sum(shared is a for turn in row["turns"] for a in turn["active_instructions"]) > 1
+    shared["given_at"] = "1"
+    with pytest.raises(ValidationError, match=r"active_instructions\[0\]\.given_at"):
+        validate_row(row)
+
+
+def test_an_entry_object_is_checked_against_each_list_it_appears_in():
+    """A dict valid as an active entry is not valid as a distractor (given_at is not a distractor field)."""
+    row = _shared_entries(make_row(4))
+    row["turns"][-1]["distractors"] = [row["turns"][-1]["active_instructions"][0]]
+    with pytest.raises(ValidationError, match=r"distractors\[0\]"):
+        validate_row(row)
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    ("Look at Image1 and Image2.", False), ("Image01 is fine.", False), ("xImage9 is no name.", False),
+    ("Image9b is no name.", False), ("Image\u0661 is Image1.", False), ("See Image3.", True),
+    ("See Image0.", True), ("Image1 and (Image3).", True), ("Image\u0663", True), ("Image12", True),
+])
+def test_image_names_in_prompts_are_checked_exactly(text, refused):
+    """The quick acceptance of image names decides as the word-boundary pattern does."""
+    row = make_row(4)
+    assert len(row["images"]) == 2
+    row["turns"][1]["prompt"] = text
+    problems = row_problems(row)
+    assert bool(problems) == refused, problems
+    if refused:
+        assert "turns[1].prompt" in problems[0]

@@ -163,3 +163,74 @@ def test_ray_engine_without_ray_fails_in_one_line(tmp_path, monkeypatch) -> None
     message = result.output.strip()
     assert len(message.splitlines()) == 1 and "pip install 'mmmt-if[ray]'" in message, message
     assert "Traceback" not in message and not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_format_strings_equal_jinja(seed: int) -> None:
+    """The format strings cut from the skeletons give Jinja's text for values of their shape (non-empty ones)."""
+    from generator.authoring.templates import format_template
+
+    rng = random.Random(seed)
+    full = [w for w in _WORDS if w] + ["{0}", "}{", "{{ x }}", "%s"]
+    for _ in range(10):
+        n = rng.randrange(6)
+        words = [rng.choice(full) for _ in range(n)]
+        fmt = format_template("appended_block.j2", (("active", (True,) * n),), tuple(("active", i) for i in range(n)))
+        assert fmt is not None and fmt.format(*words).strip() == render_template("appended_block.j2", active=words)
+        for layout in ("user_turn.j2", "end_only_turn.j2"):
+            values = {"question": rng.choice(full), "distractor": rng.choice(["", *full]),
+                      "reminder": rng.choice(["", *full])}
+            new = [rng.choice(full) for _ in range(rng.randrange(4))]
+            shape = (("question", True), ("new", (True,) * len(new)), ("distractor", bool(values["distractor"])),
+                     ("reminder", bool(values["reminder"])))
+            order = (("question", -1), ("distractor", -1), ("reminder", -1), *(("new", i) for i in range(len(new))))
+            fmt = format_template(layout, shape, order)
+            assert fmt is not None
+            text = fmt.format(values["question"], values["distractor"], values["reminder"], *new).strip()
+            assert text == render_template(layout, new=new, **values), (layout, values, new)
+
+
+def test_rendered_prompts_equal_jinja_for_every_placement() -> None:
+    """Every prompt of real plans (all wordings and layouts the presets use) is the text Jinja renders."""
+    from generator.authoring.templates import render_template
+    from generator.generation.pipeline import GenerationRun, prepare_source
+    from generator.generation.plan import plan_conversation
+    from generator.generation.render import event_wording, instruction_wording, render_turns
+    from generator.generation.variants import get_variant
+
+    def jinja_prompt(cfg, turn) -> str:
+        new = [event_wording(e) for e in turn.events] if cfg.placement != "system" else []
+        distractor = ""
+        if turn.distractors:
+            d = turn.distractors[0]
+            distractor = render_template("distractor.j2", wording=instruction_wording(d.instruction), frame=d.frame)
+        reminder = ""
+        if cfg.reminder_every > 0 and turn.active and (turn.turn - 1) % cfg.reminder_every == 0:
+            reminder = render_template("appended_block.j2", active=[instruction_wording(a.instruction)
+                                                                     for a in turn.active])
+        layout = "end_only_turn.j2" if cfg.placement == "end-only" else "user_turn.j2"
+        return render_template(layout, question=turn.qa.question, new=new, distractor=distractor, reminder=reminder)
+
+    run = GenerationRun(seed=5)
+    checked = 0
+    for name in ("mmmt-if", "appended", "end-only", "system", "distractors", "updates"):
+        cfg = get_variant(name).replace(turns=12)
+        source = prepare_source(run, (cfg,))
+        for index in range(4):
+            plan = plan_conversation(cfg, seed=5, split="test", index=index, source=source)
+            for turn, rendered in zip(plan.turns, render_turns(cfg, plan), strict=True):
+                assert rendered["prompt"] == jinja_prompt(cfg, turn), (name, index, turn.turn)
+                checked += 1
+    assert checked == 6 * 4 * 12
+
+
+def test_an_active_instruction_has_one_entry_per_row() -> None:
+    """The entry of an active instruction is the same dict in each turn (validated once), with its own values."""
+    from generator.generation.pipeline import GenerationRun, build_conversation
+    from generator.generation.variants import get_variant
+
+    row = build_conversation((get_variant("updates").replace(turns=8),), GenerationRun(seed=2), "test", 1)[0][0]
+    entries = [entry for turn in row["turns"] for entry in turn["active_instructions"]]
+    assert len({id(entry) for entry in entries}) < len(entries)
+    for turn in row["turns"]:
+        assert all(entry["given_at"] <= turn["turn"] for entry in turn["active_instructions"])
