@@ -269,12 +269,7 @@ def _number_committed(reference: Decimal, text: str, question: str) -> bool:
     hits = [k for k, (_, _, value) in enumerate(spans) if abs(value - reference) < tolerance]
     if not hits:
         return False
-    others = {value for _, _, value in spans if abs(value - reference) >= tolerance}
-    # The question's numbers only ever remove values from ``others``: a text within the limit without them is
-    # within it with them, so the question is scanned only when it could decide.
-    if len(others) > MAX_OTHER_VALUES and question:
-        others.difference_update(value for _, _, value in _numbers_in(question))
-    if len(others) > MAX_OTHER_VALUES:
+    if not _few_others({value for _, _, value in spans if abs(value - reference) >= tolerance}, question):
         return False
     for k in hits:
         neighbours = [j for j in (k - 1, k + 1) if 0 <= j < len(spans)]
@@ -460,9 +455,18 @@ def _few_other_values(items: list[str], text: str, question: str) -> bool:
         return True
     tolerances = [(value, _tolerance(value)) for value in values if value is not None]
     others = {value for _, _, value in _numbers_in(text) if all(abs(value - v) >= t for v, t in tolerances)}
-    # As in _number_committed: the question's numbers only remove values, so they are read when they could decide.
+    return _few_others(others, question)
+
+
+def _few_others(others: set[Decimal], question: str) -> bool:
+    """At most :data:`MAX_OTHER_VALUES` of ``others`` (values a response states besides its answer) are not numbers
+    of the question.
+
+    The question's numbers only ever remove values: a set within the limit without them is within it with them, so
+    the question is scanned only when it could decide.
+    """
     if len(others) > MAX_OTHER_VALUES and question:
-        others.difference_update(value for _, _, value in _numbers_in(question))
+        others = others - {value for _, _, value in _numbers_in(question)}
     return len(others) <= MAX_OTHER_VALUES
 
 
