@@ -126,50 +126,39 @@ def _reminder_due(cfg: GenConfig, turn: TurnPlan) -> bool:
 
 def render_prompt(cfg: GenConfig, plan: ConversationPlan, turn: TurnPlan) -> str:
     """The full user message of one turn under the config's placement knobs."""
-    in_prompt = cfg.placement != "system"
-    new = [event_wording(e) for e in turn.events] if in_prompt else []
-    distractor = _distractor_text(turn.distractors[0]) if turn.distractors else ""
-    reminder = _reminder([instruction_wording(a.instruction) for a in turn.active]) if _reminder_due(cfg, turn) else ""
-    return _layout(cfg, turn.qa.question, new, distractor, reminder)
+    return _Rendering(cfg).prompt(turn)
 
 
 class _Rendering:
     """What the turns of one conversation share, made once per row: each active instruction's entry (the same
-    dict in every turn it is active in: the validator checks a shared entry once), each instruction's wording,
-    and the reminder block of each active set. Keys are object ids, stable while the plan is alive (the call)."""
+    dict in every turn it is active in: the validator checks a shared entry once) and the reminder block of each
+    active set. Keys are object ids, stable while the plan is alive (the call)."""
 
     def __init__(self, cfg: GenConfig) -> None:
         self.cfg = cfg
         self.in_prompt = cfg.placement != "system"
         self.entries: dict[int, dict[str, Any]] = {}
-        self.wordings: dict[int, str] = {}
         self.reminders: dict[tuple[int, ...], str] = {}
-
-    def wording(self, planned: PlannedInstruction) -> str:
-        text = self.wordings.get(id(planned))
-        if text is None:
-            text = self.wordings[id(planned)] = instruction_wording(planned)
-        return text
 
     def entry(self, active: ActiveInstruction) -> dict[str, Any]:
         entry = self.entries.get(id(active))
         if entry is None:
             planned = active.instruction
             entry = self.entries[id(active)] = {"id": planned.id, "kwargs": planned.kwargs,
-                                                "wording": self.wording(planned), "given_at": active.given_at}
+                                                "wording": instruction_wording(planned), "given_at": active.given_at}
         return entry
 
     def prompt(self, turn: TurnPlan) -> str:
-        """:func:`render_prompt` of ``turn``, the same text."""
+        """The full user message of ``turn`` (see :func:`render_prompt`)."""
         cfg = self.cfg
         new = [event_wording(e) for e in turn.events] if self.in_prompt else []
         distractor = _distractor_text(turn.distractors[0]) if turn.distractors else ""
         reminder = ""
         if _reminder_due(cfg, turn):
             key = tuple([id(a.instruction) for a in turn.active])
-            known = self.reminders.get(key)
-            reminder = known if known is not None else self.reminders.setdefault(
-                key, _reminder([self.wording(a.instruction) for a in turn.active]))
+            reminder = self.reminders.get(key, "")
+            if not reminder:
+                reminder = self.reminders[key] = _reminder([instruction_wording(a.instruction) for a in turn.active])
         return _layout(cfg, turn.qa.question, new, distractor, reminder)
 
 
