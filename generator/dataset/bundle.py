@@ -118,9 +118,13 @@ GENERATION_ONLY_MEMBERS = frozenset({"sample_kwargs", "contribute", "perturb", "
 _TYPES_PACKAGE = "generator.core.instructions.types."
 
 
-def strip_generation_members(source: str) -> str:
-    """``source`` without the class members named in :data:`GENERATION_ONLY_MEMBERS` (whole lines removed)."""
-    tree = ast.parse(source)
+def strip_generation_members(source: str, tree: ast.Module | None = None) -> str:
+    """``source`` without the class members named in :data:`GENERATION_ONLY_MEMBERS` (whole lines removed).
+
+    ``tree`` is ``source`` already parsed, when the caller has it (parsing is most of a bundle's cost).
+    """
+    if tree is None:
+        tree = ast.parse(source)
     drop: list[tuple[int, int]] = []
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
@@ -164,10 +168,13 @@ def collect_modules(roots: tuple[str, ...] = ROOTS) -> dict[str, tuple[bool, str
             continue
         path, is_package = located
         source = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        # One parse serves both steps: the stripped members are methods and class attributes, which hold no
+        # module-level import, so the full source has the same module-level imports as the stripped one.
+        tree = ast.parse(source, filename=str(path))
         if name.startswith(_TYPES_PACKAGE):
-            source = strip_generation_members(source)
+            source = strip_generation_members(source, tree)
         modules[name] = (is_package, source)
-        for node in _module_level_imports(ast.parse(source, filename=str(path))):
+        for node in _module_level_imports(tree):
             for imported in _imported_names(name, is_package, node):
                 top = imported.partition(".")[0]
                 if top == "generator":
