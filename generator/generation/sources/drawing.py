@@ -12,6 +12,7 @@ import math
 import struct
 import weakref
 import zlib
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,35 @@ def put_text(image: Image.Image, xy: tuple[float, float], text: str, size: int, 
         draw.draw.draw_bitmap((x + left, y + top), bitmap, draw.ink_of(halo_fill))
     bitmap, left, top = _text_mask(text, size, bold, anchor, 0)
     draw.draw.draw_bitmap((x + left, y + top), bitmap, draw.ink_of(fill))
+
+
+Stencil = tuple[Any, int, int] | None
+"""The pixels a drawing sets, as a mask holding only 0 and 255 and the position of its top-left corner (None when
+it sets none): see :func:`stencil`."""
+
+
+def stencil(size: tuple[int, int], paint: Callable[[ImageDraw.ImageDraw], None]) -> Stencil:
+    """Record which pixels ``paint`` sets when it draws with ink 255 on an empty image of ``size``.
+
+    Pillow rasterises a shape by the same code in every 8-bit mode and sets each pixel it covers to the ink, so
+    stamping the recorded pixels with :func:`stamp` gives the pixels of drawing the shape on the canvas itself. A
+    family caches the stencils of shapes that repeat from image to image and cost much more to rasterise than to
+    stamp (a pie slice with its border: about four times as much); the mask is cropped to the pixels set, so that
+    stamping it touches no more than the shape's bounding box.
+    """
+    mask = Image.new("L", size, 0)
+    paint(ImageDraw.Draw(mask))
+    box = mask.getbbox()
+    return None if box is None else (mask.crop(box).im, box[0], box[1])
+
+
+def stamp(image: Image.Image, shape: Stencil, colour: tuple[int, int, int]) -> None:
+    """Set the pixels of ``shape`` (a :func:`stencil` of a drawing of the same size as ``image``) to ``colour``."""
+    draw = _draw_of(image)
+    ink = draw.ink_of(colour)  # a colour joins the palette when it is drawn with, whether it covers a pixel or not
+    if shape is not None:
+        bitmap, left, top = shape
+        draw.draw.draw_bitmap((left, top), bitmap, ink)
 
 
 def draw_text_centered(image: Image.Image, xy: tuple[float, float], text: str, size: int, *,
