@@ -291,13 +291,14 @@ def encode_palette_png(image: Image.Image) -> bytes:
     colours = max(1, min(256, len(palette) // 3), highest + 1)
     palette = palette[:3 * colours].ljust(3 * colours, b"\0")
     bits = 1 if colours <= 2 else 2 if colours <= 4 else 4 if colours <= 16 else 8
-    packed = pixels if bits == 8 else image.tobytes("raw", f"P;{bits}")
+    # Each row packed and followed by a zero byte (Pillow pads rows to the stride it is given): one byte shifted
+    # from the end to the front, those zeros are each row's filter type, 0 (none), in front of the row.
     row_bytes = (width * bits + 7) // 8
-    rows = np.zeros((height, row_bytes + 1), np.uint8)  # column 0: each row's filter type, 0 (none)
-    rows[:, 1:] = np.frombuffer(packed, np.uint8).reshape(height, row_bytes)
+    padded = image.tobytes("raw", ("P" if bits == 8 else f"P;{bits}", row_bytes + 1))
+    rows = b"\0" + memoryview(padded)[:-1]
     header = struct.pack(">IIBBBBB", width, height, bits, 3, 0, 0, 0)
     return b"".join((PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"PLTE", palette),
-                     _chunk(b"IDAT", isal_zlib.compress(rows.tobytes(), PNG_ISAL_LEVEL)), _chunk(b"IEND", b"")))
+                     _chunk(b"IDAT", isal_zlib.compress(rows, PNG_ISAL_LEVEL)), _chunk(b"IEND", b"")))
 
 
 def encode_jpeg(image: Image.Image, quality: int = 90) -> bytes:
