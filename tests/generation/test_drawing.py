@@ -7,6 +7,7 @@ a plain ``ImageDraw.Draw``), pixel for pixel and palette for palette.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import pytest
@@ -101,3 +102,22 @@ def test_text_size_cache_answers_as_the_font_does():
             assert drawing.text_size(text, fnt) == (round(right - left), round(bottom - top))
             assert drawing.text_size(text, fnt) == drawing.text_size(text, fnt)
 
+
+
+def test_stamped_stencils_match_the_shapes_drawn():
+    """A stencil records the pixels of a shape; stamping it in a colour draws what the shape drawn in it draws."""
+    box = (20, 30, 150, 160)
+    shapes = [lambda draw, ink, start=start, end=end: draw.pieslice(box, start, end, fill=ink)
+              for start, end in [(-90.0, -72.0), (-90.0, 270.0), (-54.00000000000001, 100.8), (10.5, 11.0)]]
+    shapes += [lambda draw, ink: draw.pieslice(box, -90.0, 36.0, outline=ink, width=2),
+               lambda draw, ink: draw.ellipse((0, 0, 169, 169), outline=ink, width=8),
+               lambda draw, ink: draw.line((5, 5, 300, 40), fill=ink, width=4),  # reaches past the canvas
+               lambda draw, ink: draw.line((-20, -20, -5, -5), fill=ink)]  # sets no pixel
+    for shape in shapes:
+        expected, draw = drawing.canvas(170, 170, (245, 242, 232))
+        for k in range(0, 170, 7):  # lines under the shape, so that any pixel stamped or left out shows
+            draw.line((k, 0, 169 - k, 169), fill=drawing.COLOURS["blue"], width=2)
+        actual = expected.copy()
+        shape(drawing.PaletteDraw(expected), (90, 30, 200))
+        drawing.stamp(actual, drawing.stencil(actual.size, functools.partial(shape, ink=255)), (90, 30, 200))
+        assert same_image(actual, expected)
