@@ -1,11 +1,9 @@
 """mmmt-if: generate, validate, publish and score MMMT-IF-style multi-turn instruction-following benchmarks.
 
-The version comes from the installed distribution's metadata (``pyproject.toml`` is the one place it is written).
+The version is written here, in one place: ``pyproject.toml`` reads it from this line when the package is built.
+It is a literal rather than a lookup of the installed distribution's metadata because every command reports it
+and ``importlib.metadata`` costs more to import than the rest of a small run's start-up before pyarrow; a literal
+is also right for a source tree used without installing it.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mmmt-if")
-except PackageNotFoundError:  # a source tree used without installing it
-    __version__ = "0.0.0+unknown"
+__version__ = "0.2.0"

@@ -98,6 +98,15 @@ def test_console_scripts_run() -> None:
     assert "mmmt-if" in out.stdout
 
 
+def test_version_is_the_installed_distributions() -> None:
+    """The version is a literal in the package that the build reads; an install must carry the same one."""
+    from importlib.metadata import version
+
+    import generator
+
+    assert version("mmmt-if") == generator.__version__
+
+
 @pytest.mark.slow
 def test_wheel_carries_resource_folders(tmp_path: Path) -> None:
     """The installed package has no repository root, so the wheel must contain the resource folders."""
