@@ -16,6 +16,12 @@ with each checkout's median CPU time against the first one's. Before timing, eve
 to bytecode (``compileall``), as an installed package has it: an environment with ``PYTHONDONTWRITEBYTECODE``
 would otherwise compile every imported module in every run.
 
+``--instructions`` counts the machine instructions of each run instead (``valgrind --tool=callgrind``, one process,
+``PYTHONHASHSEED=0``; about 50 times slower than a normal run, so use a few hundred conversations): on a shared,
+noisy machine CPU times of the same code spread by 10-30% between runs, while a count repeats to a fraction of a
+percent, so it ranks small changes that CPU times cannot. It is a proxy: an instruction is not a fixed cost (cache
+misses and branch mispredictions are not counted), so the targets stay in CPU seconds.
+
 With ``--engine ray`` the child starts a local Ray instance with ``--procs`` CPUs (startup is included in the wall
 time and reported apart as ``ray start``). The last line is ``conversations/s: <median>`` of the last row.
 """
@@ -26,6 +32,8 @@ import argparse
 import itertools
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -112,17 +120,28 @@ print(json.dumps({"seconds": elapsed, "total_seconds": time.perf_counter() - t_s
 """
 
 
-def measure(n: int, procs: int, turns: int, variants: str, engine: str, code: str | None) -> dict:
+def measure(n: int, procs: int, turns: int, variants: str, engine: str, code: str | None,
+            instructions: bool = False) -> dict:
     env = dict(os.environ)
     if code:
         env["PYTHONPATH"] = code + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("RAY_AUTH_MODE", "disabled")
+    prefix: list[str] = []
+    if instructions:
+        env["PYTHONHASHSEED"] = "0"  # the same set and dict orders in every run, so the same work
+        prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(n), str(procs), str(turns), variants, engine,
+        proc = subprocess.run([*prefix, sys.executable, "-c", CHILD, str(n), str(procs), str(turns), variants, engine,
                                f"{tmp}/out"], capture_output=True, text=True, check=False, env=env, cwd=tmp)
         if proc.returncode != 0:
             raise SystemExit(f"benchmark run failed:\n{proc.stderr[-3000:]}")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        if instructions:
+            counted = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
+            if counted is None:
+                raise SystemExit(f"valgrind printed no instruction count:\n{proc.stderr[-3000:]}")
+            result["instructions"] = int(counted.group(1))
+        return result
 
 
 def compile_package(code: str | None) -> None:
@@ -148,6 +167,28 @@ def checkouts(values: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
+def count_instructions(args: argparse.Namespace, sizes: list[int], codes: list[tuple[str, str | None]]) -> None:
+    """The instruction-count table: min / median / max over the repeats, and each checkout against the first."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind on PATH")
+    print("| convs | checkout | instructions (G) | instructions per conversation (M, median, start-up included) | "
+          "instructions vs first |")
+    print("|---|---|---|---|---|")
+    rows = len(args.variant.split(","))
+    for n in sizes:
+        counts: dict[str, list[float]] = {label: [] for label, _ in codes}
+        for repeat in range(args.repeats):
+            shift = repeat % len(codes)
+            for label, folder in codes[shift:] + codes[:shift]:
+                result = measure(n, 1, args.turns, args.variant, "local", folder, instructions=True)
+                counts[label].append(result["instructions"] / 1e9)
+        first = statistics.median(counts[codes[0][0]])
+        for label, _ in codes:
+            median = statistics.median(counts[label])
+            print(f"| {n} | {label} | {benchinfo.spread(counts[label], 3)} | {median * 1e3 / (n * rows):.2f} | "
+                  f"{median / first:.3f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000", help="comma-separated conversation counts (per config)")
@@ -158,6 +199,8 @@ def main() -> None:
     parser.add_argument("--variant", default="mmmt-if", help="comma-separated presets generated together")
     parser.add_argument("--code", action="append", default=[], metavar="LABEL=DIR",
                         help="checkout whose generator package to measure (repeatable: compared in one run)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count machine instructions under valgrind instead of timing (one process, local)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     procs = [int(x) for x in args.procs.split(",")]
@@ -173,6 +216,10 @@ def main() -> None:
     for label, folder in codes:
         if folder:
             print(f"checkout {label}: commit {benchinfo.commit(folder)}")
+    if args.instructions:
+        count_instructions(args, sizes, codes)
+        benchinfo.footer(benchinfo.script_cpu() - started_cpu, time.perf_counter() - started_wall)
+        return
     print("| convs | engine | procs | checkout | wall s | conv/s (wall) | CPU s | conv per CPU s (median) | "
           "total s (median) | RSS main MB | RSS worker MB | speed-up vs first (CPU) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
