@@ -20,7 +20,9 @@ would otherwise compile every imported module in every run.
 ``PYTHONHASHSEED=0``; about 50 times slower than a normal run, so use a few hundred conversations): on a shared,
 noisy machine CPU times of the same code spread by 10-30% between runs, while a count repeats to a fraction of a
 percent, so it ranks small changes that CPU times cannot. It is a proxy: an instruction is not a fixed cost (cache
-misses and branch mispredictions are not counted), so the targets stay in CPU seconds.
+misses and branch mispredictions are not counted), and valgrind's emulated CPU hides the newest vector extensions,
+so compression and numpy may take other code paths than in a normal run: the targets stay in CPU seconds. This
+mode prints no ``conversations/s`` line.
 
 With ``--engine ray`` the child starts a local Ray instance with ``--procs`` CPUs (startup is included in the wall
 time and reported apart as ``ray start``). The last line is ``conversations/s: <median>`` of the last row.
@@ -169,8 +171,6 @@ def checkouts(values: list[str]) -> list[tuple[str, str | None]]:
 
 def count_instructions(args: argparse.Namespace, sizes: list[int], codes: list[tuple[str, str | None]]) -> None:
     """The instruction-count table: min / median / max over the repeats, and each checkout against the first."""
-    if shutil.which("valgrind") is None:
-        raise SystemExit("--instructions needs valgrind on PATH")
     print("| convs | checkout | instructions (G) | instructions per conversation (M, median, start-up included) | "
           "instructions vs first |")
     print("|---|---|---|---|---|")
@@ -207,6 +207,11 @@ def main() -> None:
     engines = args.engine.split(",")
     configs = len(args.variant.split(","))
     codes = checkouts(args.code)
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            raise SystemExit("--instructions needs valgrind on PATH")
+        if args.procs != parser.get_default("procs") or args.engine != "local":
+            raise SystemExit("--instructions counts one local process: leave out --procs and --engine")
     for _, folder in codes:
         compile_package(folder)
     started_cpu, started_wall = benchinfo.script_cpu(), time.perf_counter()

@@ -138,7 +138,12 @@ def strip_generation_members(source: str, tree: ast.Module | None = None) -> str
                 continue
             if name in GENERATION_ONLY_MEMBERS:
                 first = min([member.lineno] + [d.lineno for d in getattr(member, "decorator_list", [])])
-                drop.append((first, member.end_lineno or member.lineno))
+                last = member.end_lineno or member.lineno
+                # Whole lines go: a statement sharing them ("examples = (); x = 1") would go too, unseen.
+                if any(other is not member and first <= (other.end_lineno or other.lineno) and other.lineno <= last
+                       for other in node.body):
+                    raise BundleError(f"{node.name}.{name} shares a line with another statement (line {first})")
+                drop.append((first, last))
     lines = source.splitlines(keepends=True)
     for first, last in sorted(drop, reverse=True):
         del lines[first - 1:last]
@@ -168,8 +173,9 @@ def collect_modules(roots: tuple[str, ...] = ROOTS) -> dict[str, tuple[bool, str
             continue
         path, is_package = located
         source = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-        # One parse serves both steps: the stripped members are methods and class attributes, which hold no
-        # module-level import, so the full source has the same module-level imports as the stripped one.
+        # One parse serves both steps: the stripped members are whole lines holding only a method or a class
+        # attribute (the stripper refuses a member that shares a line), and neither holds an import run at import
+        # time, so the full source has the same module-level imports as the stripped one.
         tree = ast.parse(source, filename=str(path))
         if name.startswith(_TYPES_PACKAGE):
             source = strip_generation_members(source, tree)

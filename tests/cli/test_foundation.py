@@ -104,7 +104,7 @@ def test_version_is_the_installed_distributions() -> None:
 
     import generator
 
-    assert version("mmmt-if") == generator.__version__
+    assert version("mmmt-if") == generator.__version__, "the installed metadata is stale: run `pip install -e .`"
 
 
 @pytest.mark.slow

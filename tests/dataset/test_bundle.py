@@ -120,3 +120,13 @@ def test_generation_only_members_are_not_embedded_and_do_not_change_the_scorer()
         assert f"def {member}(" not in embedded and f"    {member} = " not in embedded, member
     assert "def check_text(" in embedded
     compile(embedded, "end.py", "exec")
+
+
+def test_a_generation_only_member_sharing_a_line_is_refused() -> None:
+    """Members are removed line by line, so a statement on the same line would vanish with them unseen."""
+    from generator.dataset.bundle import BundleError, strip_generation_members
+
+    source = "class T:\n    examples = (); kept = 1\n\n    def check_text(self):\n        return kept\n"
+    with pytest.raises(BundleError, match=r"T.examples shares a line"):
+        strip_generation_members(source)
+    assert "examples" not in strip_generation_members(source.replace("(); kept = 1", "()\n    kept = 1"))

@@ -128,3 +128,12 @@ def test_a_palette_image_opened_from_a_file_is_encoded_before_it_is_loaded(fmt):
     back = decoded(data)
     assert back.tobytes() == source.tobytes()
     assert back.convert("RGB").tobytes() == source.convert("RGB").tobytes()
+
+
+@pytest.mark.parametrize("size", [(0, 0), (0, 5), (5, 0)])
+def test_an_image_without_pixels_is_refused(size):
+    """PNG has no empty image: an image of zero width or height is an error, not a file that no reader opens."""
+    image = Image.new("P", size)
+    image.putpalette([0, 0, 0, 255, 255, 255])
+    with pytest.raises(ValueError, match="at least one pixel"):
+        drawing.encode_palette_png(image)

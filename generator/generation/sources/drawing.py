@@ -282,6 +282,8 @@ def encode_palette_png(image: Image.Image) -> bytes:
     from isal import isal_zlib
 
     width, height = image.size
+    if not width or not height:
+        raise ValueError(f"a PNG holds at least one pixel; this image is {width}x{height}")
     # The palette Pillow itself would write (the loaded image's), and an entry for every index the pixels use: an
     # image can hold none (``Image.new("P")``) or fewer than its highest index, and PNG forbids both; the missing
     # entries are black, as Pillow shows them. The bit depth must hold the highest index too, or packing would cut it.

@@ -32,7 +32,8 @@ def _slice_stencils(start: float, end: float) -> tuple[drawing.Stencil, drawing.
     """The pixels of a slice from angle ``start`` to ``end`` and of its border.
 
     Shares are multiples of 5 points, so the angles come from a short list (about 200 slices, 12 MB of masks, make
-    every pie chart) and a drawing mostly stamps slices that earlier ones rasterised.
+    every pie chart) and a drawing mostly stamps slices that earlier ones rasterised. The cache's bound keeps a
+    process under about 35 MB of masks whatever the angles (a whole disc and its border are about 136 KB).
     """
     box = (CX - RADIUS, CY - RADIUS, CX + RADIUS, CY + RADIUS)
     return (drawing.stencil((WIDTH, HEIGHT), lambda draw: draw.pieslice(box, start, end, fill=255)),
