@@ -176,7 +176,8 @@ def test_difficulty_is_recorded_and_still_satisfiable(tmp_path) -> None:
 def test_a_small_generation_imports_no_heavy_library(tmp_path):
     """What `mmmtif-gen --conversations 1` loads is its fixed cost: no pandas (pyarrow's first conversion would
     import it), no huggingface_hub client (the card), no jsonschema (rows that pass the compiled check), no
-    datasets or matplotlib. The folder is the one the full stack writes (same files as in-process)."""
+    datasets or matplotlib, no importlib.metadata (the version is a literal), no tqdm (a quiet run draws no bar).
+    The folder is the one the full stack writes (same files as in-process)."""
     import hashlib
     import subprocess
     import sys
@@ -185,7 +186,8 @@ def test_a_small_generation_imports_no_heavy_library(tmp_path):
     code = ("import sys; from generator.cli import gen_main; sys.argv = ['mmmtif-gen', '--conversations', '1', "
             "'--seed', '7', '--out', sys.argv[1], '--quiet']\n"
             "try:\n    gen_main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "heavy = ('pandas', 'huggingface_hub', 'jsonschema', 'datasets', 'matplotlib', 'requests', 'httpx')\n"
+            "heavy = ('pandas', 'huggingface_hub', 'jsonschema', 'datasets', 'matplotlib', 'requests', 'httpx',\n"
+            "         'importlib.metadata', 'tqdm')\n"
             "loaded = sorted(m for m in heavy if m in sys.modules)\n"
             "assert not loaded, loaded")
     proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=300)
