@@ -15,7 +15,10 @@ import pytest
 def test_interrupted_generation_leaves_nothing_behind(tmp_path: Path, sig: signal.Signals) -> None:
     out = tmp_path / "ds"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from generator.cli import gen_main; sys.argv[0] = 'mmmtif-gen'; gen_main()",
+        # Ctrl-C as in a terminal: a shell starts background jobs with SIGINT ignored, and a test run started that
+        # way would pass the ignored disposition on, so the child restores Python's own handler first.
+        [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+         "from generator.cli import gen_main; sys.argv[0] = 'mmmtif-gen'; gen_main()",
          "--conversations", "2000", "--turns", "20", "--quiet", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
