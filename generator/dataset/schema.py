@@ -442,11 +442,8 @@ def _shares_all_but_placement(row: Mapping[str, Any], base: Mapping[str, Any]) -
     for turn, base_turn in zip(turns, base_turns, strict=True):
         if not isinstance(turn, Mapping) or turn.keys() != base_turn.keys():
             return False
-        for key in turn:
-            if key != "prompt":
-                value, base_value = turn[key], base_turn[key]
-                if value is not base_value and not _same(value, base_value):
-                    return False
+        if not all(_same(turn[key], base_turn[key]) for key in turn if key != "prompt"):
+            return False
     return True
 
 
