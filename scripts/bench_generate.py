@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
 import benchinfo
 
@@ -169,23 +170,28 @@ def checkouts(values: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def count_instructions(args: argparse.Namespace, sizes: list[int], codes: list[tuple[str, str | None]]) -> None:
+def alternating(codes: list[tuple[str, str | None]], repeats: int) -> Iterator[tuple[str, str | None]]:
+    """Every checkout once per repeat, the first of each repeat moving round (so drift hits all of them alike)."""
+    for repeat in range(repeats):
+        shift = repeat % len(codes)
+        yield from codes[shift:] + codes[:shift]
+
+
+def count_instructions(args: argparse.Namespace, sizes: list[int], codes: list[tuple[str, str | None]],
+                       configs: int) -> None:
     """The instruction-count table: min / median / max over the repeats, and each checkout against the first."""
     print("| convs | checkout | instructions (G) | instructions per conversation (M, median, start-up included) | "
           "instructions vs first |")
     print("|---|---|---|---|---|")
-    rows = len(args.variant.split(","))
     for n in sizes:
         counts: dict[str, list[float]] = {label: [] for label, _ in codes}
-        for repeat in range(args.repeats):
-            shift = repeat % len(codes)
-            for label, folder in codes[shift:] + codes[:shift]:
-                result = measure(n, 1, args.turns, args.variant, "local", folder, instructions=True)
-                counts[label].append(result["instructions"] / 1e9)
+        for label, folder in alternating(codes, args.repeats):
+            result = measure(n, 1, args.turns, args.variant, "local", folder, instructions=True)
+            counts[label].append(result["instructions"] / 1e9)
         first = statistics.median(counts[codes[0][0]])
         for label, _ in codes:
             median = statistics.median(counts[label])
-            print(f"| {n} | {label} | {benchinfo.spread(counts[label], 3)} | {median * 1e3 / (n * rows):.2f} | "
+            print(f"| {n} | {label} | {benchinfo.spread(counts[label], 3)} | {median * 1e3 / (n * configs):.2f} | "
                   f"{median / first:.3f} |", flush=True)
 
 
@@ -222,7 +228,7 @@ def main() -> None:
         if folder:
             print(f"checkout {label}: commit {benchinfo.commit(folder)}")
     if args.instructions:
-        count_instructions(args, sizes, codes)
+        count_instructions(args, sizes, codes, configs)
         benchinfo.footer(benchinfo.script_cpu() - started_cpu, time.perf_counter() - started_wall)
         return
     print("| convs | engine | procs | checkout | wall s | conv/s (wall) | CPU s | conv per CPU s (median) | "
@@ -231,10 +237,8 @@ def main() -> None:
     last = 0.0
     for n, engine, p in itertools.product(sizes, engines, procs):
         runs: dict[str, list[dict]] = {label: [] for label, _ in codes}
-        for repeat in range(args.repeats):
-            shift = repeat % len(codes)
-            for label, folder in codes[shift:] + codes[:shift]:
-                runs[label].append(measure(n, p, args.turns, args.variant, engine, folder))
+        for label, folder in alternating(codes, args.repeats):
+            runs[label].append(measure(n, p, args.turns, args.variant, engine, folder))
         first_cpu = statistics.median(r["cpu"] for r in runs[codes[0][0]])
         for label, _ in codes:
             done = runs[label]
