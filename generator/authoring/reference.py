@@ -17,6 +17,7 @@ text was found: the generator then places another question at that turn.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -465,6 +466,9 @@ class _Layout:
         req = writer.req
         self.req = req
         self.used: set[str] = set()
+        # Every heading and section needs a sentence of its own; a text needs this many sentences at least.
+        self.parts = max(req.headings, req.sections[1] if req.sections else 0)
+        self.least = max(req.smin, 2 if req.smax is None or req.smax >= 2 else 1)
         lead = None
         self.opening: str | None = None
         if req.start_phrase is not None:
@@ -495,8 +499,7 @@ class _Layout:
     def merge_two(self) -> bool:
         """Join the last two prose cores with "and"; False when nothing can be merged (every heading and section
         keeps a sentence of its own: an empty heading at the end reads as a cut-off answer)."""
-        parts = max(self.req.headings, self.req.sections[1] if self.req.sections else 0)
-        if len(self.main) < 2 or len(self.main) + (self.opening is not None) <= parts:
+        if len(self.main) < 2 or len(self.main) + (self.opening is not None) <= self.parts:
             return False
         last = self.main.pop()
         self.main[-1] = f"{self.main[-1]} and {_lower_first(last)}"
@@ -680,7 +683,7 @@ def _variants(variant: int) -> Iterator[int]:
 def _too_short(layout: _Layout, text: str) -> bool:
     """Whether the answer needs another sentence: too few sentences, words, paragraphs, or sections to fill."""
     req = layout.req
-    least = max(req.smin, 2 if req.smax is None or req.smax >= 2 else 1)
+    least = layout.least
     if not req.json and (textmod.most_sentences(text) < least or len(textmod.sentences(text)) < least):
         return True
     # A text never has fewer than 0 words: without a minimum the text is not tokenised here.
@@ -688,8 +691,7 @@ def _too_short(layout: _Layout, text: str) -> bool:
         return True
     if req.paragraphs is not None and len(textmod.paragraphs(text)) < req.paragraphs:
         return True
-    parts = max(req.sections[1] if req.sections else 0, req.headings)
-    return len(layout.main) + (layout.opening is not None) < parts
+    return len(layout.main) + (layout.opening is not None) < layout.parts
 
 
 def _repair(layout: _Layout) -> str:
@@ -714,8 +716,6 @@ def variant_of(*key: object) -> int:
     Not a random draw: the oracle, reference history and the generator's proof must all pick the same text from
     the row alone, without the generation seed.
     """
-    import hashlib
-
     digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=4).digest()
     return int.from_bytes(digest, "big")
 
