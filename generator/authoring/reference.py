@@ -17,6 +17,8 @@ text was found: the generator then places another question at that turn.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,6 +27,8 @@ from typing import Any
 
 from generator.core import text as textmod
 from generator.core.answers import check_answer, is_checkable, list_items
+from generator.core.instructions.check import check
+from generator.core.instructions.registry import get_type
 from generator.core.instructions.requirements import Requirements
 
 #: How many phrasing variants a writer tries before it gives up on a turn.
@@ -240,6 +244,23 @@ def _join(items: Sequence[str], no_commas: bool) -> str:
 
 
 @lru_cache(maxsize=4096)
+def _piece_words(piece: str) -> int:
+    """The number of words of a piece of a sentence (a core, question form or opener)."""
+    return textmod.word_count(piece)
+
+
+@lru_cache(maxsize=4096)
+def _echoes(opener: str, head: str) -> bool:
+    """Whether ``opener`` ends with the word (digits dropped) that a sentence starting with the piece ``head``
+    starts with, as in "Now now": the writer then takes the next opener.
+
+    Keyed by the piece, not the sentence: the first word of a piece followed by a space and more text is the first
+    word of the piece, and the pieces (cores, question forms) recur.
+    """
+    return opener.split()[-1].casefold() == _TRAILING_DIGITS.sub("", head.split(None, 1)[0]).casefold()
+
+
+@lru_cache(maxsize=4096)
 def _lower_first(core: str) -> str:
     """Lower-case the first letter of a core that follows an opener ("The answer" -> "the answer").
 
@@ -264,20 +285,28 @@ class _Writer:
         self.answer = answer
         self.extension_cursor = variant
         self._sentences: dict[tuple[str, int], str] = {}  # the repair loop renders the same sentences again
+        # What finishing a sentence reads, for nearly every sentence: looked up once per writer. ``_openers`` is
+        # None when no opener starts with the letter.
+        self._letter = textmod.normalize_letter(req.letter) if req.letter is not None else None
+        options = OPENERS.get(self._letter.upper()) if self._letter is not None else None
+        self._openers = _usable(options, banned) if options else None
+        self._forms = _usable(QUESTION_FORMS, banned) if req.mark == "?" else ()
+        self._extensions = _usable(EXTENSIONS, banned) if req.wmin else ()
 
     # -- choices --------------------------------------------------------------------------------------------
-    def _pick(self, options: Sequence[str], offset: int = 0) -> str:
-        allowed = _usable(tuple(options), self.banned)
+    def _pick(self, options: tuple[str, ...], offset: int = 0) -> str:
+        return self._choose(_usable(options, self.banned), offset)
+
+    def _choose(self, allowed: tuple[str, ...], offset: int) -> str:
+        """The phrasing of this variant among the ``allowed`` ones (those that use no banned word)."""
         if not allowed:
             raise ReferenceError("every phrasing uses a word the instructions rule out")
         return allowed[(self.variant + offset) % len(allowed)]
 
     def _opener(self, offset: int) -> str:
-        letter = textmod.normalize_letter(self.req.letter or "").upper()
-        options = OPENERS.get(letter)
-        if not options:
+        if self._openers is None:
             raise ReferenceError(f"no natural opener starts with {self.req.letter!r}")
-        return self._pick(options, offset)
+        return self._choose(self._openers, offset)
 
     # -- sentences ------------------------------------------------------------------------------------------
     def sentence(self, core: str, offset: int) -> str:
@@ -291,22 +320,29 @@ class _Writer:
     def _finish(self, core: str, offset: int) -> str:
         req = self.req
         text = core
+        prefixed = 0  # the words put before the core
+        head = core  # the piece the sentence starts with, so far
         if req.mark == "?":
-            text = f"{self._pick(QUESTION_FORMS, offset)} {_lower_first(text)}"
-        if req.letter is not None:
+            head = self._choose(self._forms, offset)
+            text = f"{head} {_lower_first(text)}"
+            prefixed += _piece_words(head)
+        if self._letter is not None:
             first = textmod.first_letter(text)
-            if first is None or textmod.normalize_letter(first) != textmod.normalize_letter(req.letter):
+            if first is None or textmod.normalize_letter(first) != self._letter:
                 opener = self._opener(offset)
-                if opener.split()[-1].casefold() == _TRAILING_DIGITS.sub("", text.split(None, 1)[0]).casefold():
+                if _echoes(opener, head):
                     opener = self._opener(offset + 1)
                 text = f"{opener} {_lower_first(text)}"
+                prefixed += _piece_words(opener)
         if req.wmin:
-            # No word runs across a space, so appending " <extension>" adds exactly the extension's own words:
-            # the sentence is tokenised once, not once per extension.
-            count = textmod.word_count(text)
+            # No word runs across a space, so the sentence has the words of its pieces: the core (lower-cased once
+            # when a question form or opener goes before it; lower-casing the ASCII first letter of a bank phrase
+            # keeps its words) and the prefixes. Appending " <extension>" likewise adds the extension's own words.
+            # Each piece is counted once per process, as the pieces recur, not each new sentence.
+            count = prefixed + _piece_words(core if text is core else _lower_first(core))
             ext = 0
             while count < req.wmin and ext < len(EXTENSIONS):
-                extension = self._pick(EXTENSIONS, 2 * offset + ext)
+                extension = self._choose(self._extensions, 2 * offset + ext)
                 text = f"{text} {extension}"
                 count += _EXTENSION_WORDS[extension]
                 ext += 1
@@ -386,7 +422,8 @@ class _Writer:
         return cores
 
     def filler(self, used: set[str], offset: int) -> str:
-        allowed = [f for f in _usable(FILLERS, self.banned) if f not in used]
+        usable = _usable(FILLERS, self.banned)
+        allowed = [f for f in usable if f not in used] if used else usable
         if not allowed:
             raise ReferenceError("ran out of distinct sentences")
         choice = allowed[(self.variant * 7 + offset) % len(allowed)]
@@ -412,8 +449,6 @@ def _collect(active: tuple[Any, ...]) -> tuple[Requirements, frozenset[str]]:
     Cached: a conversation keeps most of its instructions from turn to turn, and the planner's probe asks about the
     same sets again. The writer only reads the requirements, so calls with equal sets share one object.
     """
-    from generator.core.instructions.registry import get_type
-
     req = Requirements()
     for instruction in active:
         get_type(instruction.id).contribute(instruction.kwargs, req)
@@ -431,6 +466,9 @@ class _Layout:
         req = writer.req
         self.req = req
         self.used: set[str] = set()
+        # Every heading and section needs a sentence of its own; a text needs this many sentences at least.
+        self.parts = max(req.headings, req.sections[1] if req.sections else 0)
+        self.least = max(req.smin, 2 if req.smax is None or req.smax >= 2 else 1)
         lead = None
         self.opening: str | None = None
         if req.start_phrase is not None:
@@ -445,11 +483,13 @@ class _Layout:
                 lead = phrase
         self.lead = lead
         self.main: list[str] = [writer.answer_core(lead)]
-        self.main += writer.token_cores(self.main[0])
-        present = " ".join([*self.main, req.start_phrase or "", req.end_phrase or ""])
-        if req.sections:
-            present += f" {req.sections[0]}" * req.sections[1]
-        self.main += writer.keyword_cores(present)
+        if req.tokens or req.numbers:
+            self.main += writer.token_cores(self.main[0])
+        if req.keyword_min:
+            present = " ".join([*self.main, req.start_phrase or "", req.end_phrase or ""])
+            if req.sections:
+                present += f" {req.sections[0]}" * req.sections[1]
+            self.main += writer.keyword_cores(present)
         self.bullets = [writer.filler(self.used, i) for i in range(req.bullets or 0)]
         self.numbered = [writer.filler(self.used, 100 + i) for i in range(req.numbered or 0)]
 
@@ -459,8 +499,7 @@ class _Layout:
     def merge_two(self) -> bool:
         """Join the last two prose cores with "and"; False when nothing can be merged (every heading and section
         keeps a sentence of its own: an empty heading at the end reads as a cut-off answer)."""
-        parts = max(self.req.headings, self.req.sections[1] if self.req.sections else 0)
-        if len(self.main) < 2 or len(self.main) + (self.opening is not None) <= parts:
+        if len(self.main) < 2 or len(self.main) + (self.opening is not None) <= self.parts:
             return False
         last = self.main.pop()
         self.main[-1] = f"{self.main[-1]} and {_lower_first(last)}"
@@ -524,7 +563,7 @@ class _Layout:
             groups.append(closing)
         if req.paragraphs is not None:
             groups = _fit_paragraphs(groups, req.paragraphs)
-        text = "\n\n".join("\n".join(group) for group in groups if group)
+        text = "\n\n".join(["\n".join(group) for group in groups if group])
         if req.case == "lower":
             text = text.lower()
         elif req.case == "upper":
@@ -599,8 +638,6 @@ def _images_of(question: str | None) -> tuple[str, ...]:
 
 def _failures(active: Sequence[Any], text: str, reference: str | None, answer_type: str,
               question: str) -> list[str]:
-    from generator.core.instructions.check import check
-
     problems = [f"{inst.id}: {verdict.reason}" for inst in active if not (verdict := check(inst, text)).ok]
     if reference is not None and is_checkable(reference, answer_type) and not check_answer(
             reference, answer_type, text, question):
@@ -638,14 +675,15 @@ def write_reference(active: Sequence[Any], reference: str | None, answer_type: s
 def _variants(variant: int) -> Iterator[int]:
     """``variant`` and the next phrasings, then those from 0 not tried yet; made lazily, as the first one usually
     passes."""
-    yield from range(variant, variant + ATTEMPTS)
-    yield from (k for k in range(ATTEMPTS) if not variant <= k < variant + ATTEMPTS)
+    # The fixed phrasings 0 .. ATTEMPTS-1 not in ``variant .. variant+ATTEMPTS-1``: those below and those above it.
+    return itertools.chain(range(variant, variant + ATTEMPTS), range(min(variant, ATTEMPTS)),
+                           range(max(variant + ATTEMPTS, 0), ATTEMPTS))
 
 
 def _too_short(layout: _Layout, text: str) -> bool:
     """Whether the answer needs another sentence: too few sentences, words, paragraphs, or sections to fill."""
     req = layout.req
-    least = max(req.smin, 2 if req.smax is None or req.smax >= 2 else 1)
+    least = layout.least
     if not req.json and (textmod.most_sentences(text) < least or len(textmod.sentences(text)) < least):
         return True
     # A text never has fewer than 0 words: without a minimum the text is not tokenised here.
@@ -653,8 +691,7 @@ def _too_short(layout: _Layout, text: str) -> bool:
         return True
     if req.paragraphs is not None and len(textmod.paragraphs(text)) < req.paragraphs:
         return True
-    parts = max(req.sections[1] if req.sections else 0, req.headings)
-    return len(layout.main) + (layout.opening is not None) < parts
+    return len(layout.main) + (layout.opening is not None) < layout.parts
 
 
 def _repair(layout: _Layout) -> str:
@@ -679,8 +716,6 @@ def variant_of(*key: object) -> int:
     Not a random draw: the oracle, reference history and the generator's proof must all pick the same text from
     the row alone, without the generation seed.
     """
-    import hashlib
-
     digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=4).digest()
     return int.from_bytes(digest, "big")
 
