@@ -174,6 +174,19 @@ def _matches_at(pattern: re.Pattern[str], text: str, lowered: str | None, needle
         position = lowered.find(needle, max(position + 1, end))
 
 
+def _line_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a multi-line pattern that opens with ``^`` and matches within one line: only
+    the starts of lines are tried, instead of the regex engine trying (and rejecting) every position."""
+    start = 0
+    while start >= 0:
+        match = pattern.match(text, start)
+        if match is not None:
+            yield match
+        start = text.find("\n", start)
+        if start >= 0:
+            start += 1
+
+
 _IMAGE_NEEDLE = "image"
 _SECTION_NEEDLES = ("section", "part", "step", "chapter")
 
@@ -197,7 +210,7 @@ def _excluded_positions(text: str, lowered: str | None) -> set[int]:
     for match in _matches_at(_IMAGE_NAME_RE, text, lowered, _IMAGE_NEEDLE):
         positions.update(range(*match.span()))
     if _contains_any(lowered, _SECTION_NEEDLES):
-        for match in _SECTION_LABEL_RE.finditer(text):
+        for match in _line_matches(_SECTION_LABEL_RE, text):
             positions.update(range(*match.span(1)))
     return positions
 

@@ -34,7 +34,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 __all__ = [
     "CLOSERS",
@@ -289,14 +289,9 @@ def _sentence_words(sentence: str) -> int:
 
 def numbers(text: str) -> list[Decimal]:
     """Return the numeric values written with digits in ``text`` (``1,000`` -> 1000, ``-3.5`` -> -3.5)."""
-    values: list[Decimal] = []
-    for match in _NUMBER.finditer(text):
-        raw = match.group(0).replace(",", "").replace("−", "-")
-        try:
-            values.append(Decimal(raw))
-        except InvalidOperation:  # pragma: no cover - the pattern only admits valid literals
-            continue
-    return values
+    # The pattern admits only valid literals (a sign, digits, thousands commas, a decimal part), so every one
+    # converts.
+    return [Decimal(raw.replace(",", "").replace("−", "-")) for raw in _NUMBER.findall(text)]
 
 
 @functools.lru_cache(maxsize=1024)
