@@ -56,14 +56,18 @@ _TENS = {
 
 # A number is not glued to a preceding letter, digit or decimal point ("Image3", "x2" are names, not numbers).
 # The sign counts only after a space, a bracket or the start, so "3-5" reads as 3 and 5, not 3 and -5.
-# Each pattern opens with a look-ahead for the characters a match can start with: the engine then rejects most
-# positions with one class test instead of running the look-behinds everywhere (the matches are the same).
+# The digits pattern opens with the class of its first character (a digit or a point): the regex engine uses it to
+# jump from candidate to candidate instead of trying the pattern at every position. The look-behinds after it test
+# the character before the number, and the branch continues a number that began with a point (".5") or with its
+# first digit ("1,234": up to two more digits before a group). A sign before the digits is read by
+# :data:`_SIGN_RE` at the offset before them.
 _NUMBER_RE = re.compile(
-    r"(?=[-+\u2212\d.])(?<![^\W_])(?<![\d.,])"
-    r"(?:(?:(?<=[\s(\[{:=])|^)([-+\u2212]))?"
-    r"(\d{1,3}(?:[,\u00a0\u202f\u2009]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"[\d.](?<![^\W_].)(?<![\d.,].)"
+    r"(?:(?<=\.)\d+|(?<=\d)\d{0,2}(?:[,\u00a0\u202f\u2009]\d{3})+(?:\.\d+)?|(?<=\d)\d*(?:\.\d+)?)"
     r"(?![\d])"
 )
+_SIGNS = "-+\u2212"
+_SIGN_RE = re.compile(r"(?:(?<=[\s(\[{:=])|^)[-+\u2212]")
 _NUMBER_WORD_RE = re.compile(
     r"(?=[aefnostz])(?<![^\W_])(?:(a|one)\s+hundred|(" + "|".join(_TENS) + r")(?:[\s-]+(" + "|".join(
         k for k in _SMALL if 0 < _SMALL[k] < 10) + r"))?|(" + "|".join(_SMALL) + r"))(?![^\W_])",
@@ -97,8 +101,13 @@ _OPTION_JOIN_RE = re.compile(r"(?:[,/&]|,?\s*(?:and|or))?", re.IGNORECASE)  # ma
 _SENTENCE_END_RE = re.compile(r"[.!?]+(?=\s|$)|\n")
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse_decimal(text: str) -> Decimal | None:
-    """Parse a plain decimal reference ("7", "-3.50", "1,234"); None when it is not one."""
+    """Parse a plain decimal reference ("7", "-3.50", "1,234"); None when it is not one.
+
+    Cached: a turn's reference and its items are parsed for every response (and every draft of the generated
+    answer), and the few references of a run recur.
+    """
     cleaned = text.strip().replace("\u2212", "-")
     for separator in _NUMBER_SEPARATORS:
         cleaned = cleaned.replace(separator, "")
@@ -165,6 +174,19 @@ def _matches_at(pattern: re.Pattern[str], text: str, lowered: str | None, needle
         position = lowered.find(needle, max(position + 1, end))
 
 
+def _line_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a multi-line pattern that opens with ``^`` and matches within one line: only
+    the starts of lines are tried, instead of the regex engine trying (and rejecting) every position."""
+    start = 0
+    while start >= 0:
+        match = pattern.match(text, start)
+        if match is not None:
+            yield match
+        start = text.find("\n", start)
+        if start >= 0:
+            start += 1
+
+
 _IMAGE_NEEDLE = "image"
 _SECTION_NEEDLES = ("section", "part", "step", "chapter")
 
@@ -188,7 +210,7 @@ def _excluded_positions(text: str, lowered: str | None) -> set[int]:
     for match in _matches_at(_IMAGE_NAME_RE, text, lowered, _IMAGE_NEEDLE):
         positions.update(range(*match.span()))
     if _contains_any(lowered, _SECTION_NEEDLES):
-        for match in _SECTION_LABEL_RE.finditer(text):
+        for match in _line_matches(_SECTION_LABEL_RE, text):
             positions.update(range(*match.span(1)))
     return positions
 
@@ -196,7 +218,7 @@ def _excluded_positions(text: str, lowered: str | None) -> set[int]:
 @functools.lru_cache(maxsize=64)
 def _numbers_in(text: str) -> tuple[tuple[int, int, Decimal], ...]:
     """(start, end, value) of every number the text states, in digits or in words (image names and list markers
-    excluded): the matches in digits first, then those in words.
+    excluded), in text order.
 
     Cached: the items of a list or sequence answer, and every number rule of one response, share one scan.
     """
@@ -204,16 +226,22 @@ def _numbers_in(text: str) -> tuple[tuple[int, int, Decimal], ...]:
     lowered = text.lower() if text.isascii() else None
     excluded = _excluded_positions(text, lowered)
     for match in _NUMBER_RE.finditer(text):
-        if match.start(2) in excluded:
+        start = match.start()
+        if start in excluded:
             continue
-        sign, digits = match.group(1), match.group(2)
+        digits = match.group()
         for separator in _NUMBER_SEPARATORS:
             if separator in digits:
                 digits = digits.replace(separator, "")
         value = Decimal(digits)
-        found.append((match.start(), match.end(), -value if sign in ("-", "\u2212") else value))
+        if start and text[start - 1] in _SIGNS and _SIGN_RE.match(text, start - 1):
+            start -= 1  # the number's span includes its sign
+            if text[start] != "+":
+                value = -value
+        found.append((start, match.end(), value))
     if not _contains_any(lowered, _NUMBER_WORD_NEEDLES):
         return tuple(found)
+    words = False
     for match in _NUMBER_WORD_RE.finditer(text) if lowered is None else _NUMBER_WORD_LOWER_RE.finditer(lowered):
         start = match.start()
         if start in excluded:
@@ -226,7 +254,10 @@ def _numbers_in(text: str) -> tuple[tuple[int, int, Decimal], ...]:
         else:
             value = Decimal(_SMALL[_word_key(match.group(4))])
         found.append((start, match.end(), value))
-    return tuple(found)
+        words = True
+    # The two scans each run in text order; only numbers in words can fall between those in digits. No two
+    # numbers start at the same offset, so the tuples sort by their starts alone.
+    return tuple(sorted(found) if words else found)
 
 
 _HUNDRED = Decimal(100)
@@ -252,28 +283,21 @@ _OR_RE = re.compile(r"\bor\b|/", re.IGNORECASE)
 _PLAIN_NUMBER_RE = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
 
 
-def _number_spans(text: str) -> list[tuple[int, int, Decimal]]:
-    """(start, end, value) of every number the text states (see :func:`_numbers_in`), in text order."""
-    return sorted(_numbers_in(text), key=_span_start)
-
-
-def _span_start(span: tuple[int, int, Decimal]) -> int:
-    return span[0]
-
-
 def _number_committed(reference: Decimal, text: str, question: str) -> bool:
     """The response states the reference as its answer: present, not only as one of alternatives ("5 or 6",
     "5-6"), and not among more than :data:`MAX_OTHER_VALUES` other values (numbers of the question aside)."""
     tolerance = _tolerance(reference)
-    spans = _number_spans(text)
-    hits = [k for k, (_, _, value) in enumerate(spans) if abs(value - reference) < tolerance]
-    if not hits:
+    spans = _numbers_in(text)
+    close = [abs(value - reference) < tolerance for _, _, value in spans]
+    if True not in close:
         return False
-    if not _few_others({value for _, _, value in spans if abs(value - reference) >= tolerance}, question):
+    if not _few_others({span[2] for span, near in zip(spans, close, strict=True) if not near}, question):
         return False
-    for k in hits:
+    for k, near in enumerate(close):
+        if not near:
+            continue
         neighbours = [j for j in (k - 1, k + 1) if 0 <= j < len(spans)]
-        hedged = any(abs(spans[j][2] - reference) >= tolerance and _HEDGE_GAP_RE.fullmatch(
+        hedged = any(not close[j] and _HEDGE_GAP_RE.fullmatch(
             text[min(spans[j][1], spans[k][1]):max(spans[j][0], spans[k][0])]) for j in neighbours)
         if not hedged:
             return True

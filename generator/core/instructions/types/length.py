@@ -137,9 +137,11 @@ class WordsPerSentence(InstructionType):
         if not counts:
             return Verdict(False, "no sentence")
         relation, n = kwargs["relation"], kwargs["n"]
-        for index, count in enumerate(counts, 1):
-            if not compare(count, relation, n):
-                return Verdict(False, f"sentence {index} has {count} words, need {relation_text(relation)} {n}")
+        # The extreme count decides; only a failing text is searched for its first offending sentence.
+        if not compare(max(counts) if relation == "at_most" else min(counts), relation, n):
+            index, count = next((index, count) for index, count in enumerate(counts, 1)
+                                if not compare(count, relation, n))
+            return Verdict(False, f"sentence {index} has {count} words, need {relation_text(relation)} {n}")
         return Verdict(True, f"all {len(counts)} sentences have {relation_text(relation)} {n} words")
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
