@@ -127,6 +127,16 @@ def test_default_command_writes_mmmt_if_and_appended(tmp_path) -> None:
     assert again.exit_code == 2 and "--overwrite" in again.stderr
 
 
+def test_generation_leaves_the_garbage_collector_as_it_was(tmp_path) -> None:
+    import gc
+
+    before = gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()
+    result = CliRunner().invoke(cli, ["gen", "--turns", "3", "--conversations", "1", "--out", str(tmp_path / "one"),
+                                      "--quiet"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
+
+
 def test_card_and_manifest_carry_per_preset_statistics(all_presets) -> None:
     manifest = json.loads((all_presets / "manifest.json").read_text())
     extra = {name: info.get("extra_stats", {}) for name, info in manifest["configs"].items()}
