@@ -19,6 +19,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from generator.generation.sources.glyphs import GlyphSet
+
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 
 # Names a reader would use for each colour; the hues are far apart so that no two can be confused.
@@ -66,14 +68,20 @@ def _mask_font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return font.__wrapped__(size, bold)
 
 
-@lru_cache(maxsize=16384)
-def text_size(text: str, fnt: ImageFont.FreeTypeFont) -> tuple[int, int]:
-    """Return (width, height) of ``text`` drawn with ``fnt``.
+@lru_cache(maxsize=64)
+def _glyphs(size: int, bold: bool = False) -> GlyphSet:
+    """The glyphs of :func:`font` (to measure) and :func:`_mask_font` (to draw), read once per process."""
+    return GlyphSet(font(size, bold), _mask_font(size, bold))
 
-    Cached: the families check that labels fit every time they draw a scene, and labels come from short lists
-    (``fnt`` is one of :func:`font`'s cached objects, so it is a stable key).
+
+@lru_cache(maxsize=16384)
+def text_size(text: str, size: int, bold: bool = False) -> tuple[int, int]:
+    """Return (width, height) of ``text`` drawn with ``font(size, bold)``.
+
+    Cached: the families check that labels fit every time they draw a scene, and labels come from short lists.
     """
-    left, top, right, bottom = fnt.getbbox(text)
+    box = _glyphs(size, bold).box(text, "la") or font(size, bold).getbbox(text)
+    left, top, right, bottom = box
     return round(right - left), round(bottom - top)
 
 
@@ -141,13 +149,20 @@ def _text_mask(text: str, size: int, bold: bool, anchor: str, stroke: int = 0) -
     text that falls inside the box ``getbbox`` reports. Usually the bitmap lies within that box and is used as
     ``ImageDraw.text`` uses it (``getmask2``, then ``draw_bitmap``: a monochrome bitmap holds only 0 and 255, so
     stamping it inks exactly its set pixels); a bitmap that reaches past the box (a stroke, which is anti-aliased,
-    or a glyph beyond the last advance) is drawn onto a 1-bit image of the box instead.
+    or a glyph beyond the last advance) is drawn onto a 1-bit image of the box instead. The box and the bitmap of
+    a text without a stroke are put together from the glyphs' (see :mod:`~generator.generation.sources.glyphs`).
     """
-    fnt = font(size, bold)
-    left, top, right, bottom = fnt.getbbox(text, anchor=anchor, stroke_width=stroke)
-    left, top, right, bottom = round(left), round(top), round(right), round(bottom)
-    bitmap, (x, y) = _mask_font(size, bold).getmask2(text, "1", stroke_width=stroke, anchor=anchor, ink=1,
-                                                     start=(0, 0), stroke_filled=True)
+    glyphs = None if stroke else _glyphs(size, bold)  # a stroke is left to Pillow
+    box: tuple[float, float, float, float] | None = glyphs.box(text, anchor) if glyphs else None
+    if box is None:
+        box = font(size, bold).getbbox(text, anchor=anchor, stroke_width=stroke)
+    left, top, right, bottom = (round(v) for v in box)
+    composed = glyphs.mask(text, anchor) if glyphs else None
+    if composed is None:
+        bitmap, (x, y) = _mask_font(size, bold).getmask2(text, "1", stroke_width=stroke, anchor=anchor, ink=1,
+                                                         start=(0, 0), stroke_filled=True)
+    else:
+        bitmap, x, y = composed
     width, height = bitmap.size
     if not stroke and left <= x and top <= y and x + width <= right and y + height <= bottom:
         return bitmap, x, y
