@@ -110,8 +110,18 @@ class PaletteDraw(ImageDraw.ImageDraw):
         if (ink is None or type(ink) is tuple) and (fill is None or type(fill) is tuple) \
                 and not (ink is None and fill is None):
             return (None if ink is None else self.ink_of(ink)), (None if fill is None else self.ink_of(fill))
+        # a raw index past the palette, or the default ink, breaks the PNG writer's shortcut (Pillow hands itself
+        # index 1 to draw a wide outline's mask, which is fine)
+        entries = len(self._image.palette.palette) // 3 if self._image.palette else 0
+        inks = [v for v in (ink, fill) if v is not None]
+        if not inks or not all(type(v) is int and 0 <= v < entries for v in inks):
+            _COLOURS_ONLY.pop(id(self._image), None)
         return super()._getink(ink, fill)
 
+
+# The canvases drawn on with RGB colours only, by the image's id (images are unhashable): each of their pixels is
+# the index of a colour in their palette, which spares the PNG writer a scan. An entry lives as long as its image.
+_COLOURS_ONLY: weakref.WeakValueDictionary[int, Image.Image] = weakref.WeakValueDictionary()
 
 # The drawing context of each live canvas, by the image's id (images are unhashable); a context holds its image,
 # so an entry lives exactly as long as both do.
@@ -121,7 +131,9 @@ _DRAWS: weakref.WeakValueDictionary[int, PaletteDraw] = weakref.WeakValueDiction
 def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tuple[Image.Image, PaletteDraw]:
     """Return a new palette-mode image filled with ``colour`` and a drawing context that accepts RGB tuples.
 
-    Text in palette mode is drawn without anti-aliasing: crisp, hinted glyphs that stay legible at 11 px.
+    Text in palette mode is drawn without anti-aliasing: crisp, hinted glyphs that stay legible at 11 px. Draw on
+    a canvas through its context and the helpers here only (the PNG writer counts on its pixels being palette
+    indices of the colours drawn with, unless the context was handed something else).
     """
     palette = list(BASE_PALETTE)
     if colour not in palette:
@@ -129,6 +141,7 @@ def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tup
     image = Image.new("P", (width, height), palette.index(colour))
     image.putpalette([channel for rgb in palette for channel in rgb])
     draw = _DRAWS[id(image)] = PaletteDraw(image)
+    _COLOURS_ONLY[id(image)] = image
     return image, draw
 
 
@@ -303,8 +316,10 @@ def encode_palette_png(image: Image.Image) -> bytes:
     # image can hold none (``Image.new("P")``) or fewer than its highest index, and PNG forbids both; the missing
     # entries are black, as Pillow shows them. The bit depth must hold the highest index too, or packing would cut it.
     palette = bytes(image.getpalette("RGB") or ())
-    pixels = image.tobytes()
-    highest = int(np.frombuffer(pixels, np.uint8).max(initial=0))  # a tenth of the cost of getextrema
+    if _COLOURS_ONLY.get(id(image)) is image:
+        highest = 0  # a canvas drawn on with colours only: each pixel is the index of a colour in its palette
+    else:
+        highest = int(np.frombuffer(image.tobytes(), np.uint8).max(initial=0))  # a tenth of the cost of getextrema
     colours = max(1, min(256, len(palette) // 3), highest + 1)
     palette = palette[:3 * colours].ljust(3 * colours, b"\0")
     bits = 1 if colours <= 2 else 2 if colours <= 4 else 4 if colours <= 16 else 8
