@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import random
+import string
 
 import pytest
 from PIL import Image, ImageDraw
@@ -16,6 +18,7 @@ from PIL import Image, ImageDraw
 from generator.generation.sources import drawing
 from generator.generation.sources.families.calendar_month import WEEKDAYS
 from generator.generation.sources.families.receipt import PRODUCTS
+from generator.generation.sources.glyphs import GlyphSet
 
 TEXTS = ["0", "7", "12", "100", "-3.5", "Ag", "jy", "Wq", "Fruit sold", "$12.34", "Date: 08/14/2025", "πé", "T.", "1 x 4.99",
          "Cashier: Zachary", "East Christina, SD", "Rugby 55%", "May 2028", *WEEKDAYS, *list(PRODUCTS)[:6]]
@@ -97,10 +100,34 @@ def test_palette_draw_matches_image_draw_and_adds_colours_in_first_use_order():
 
 def test_text_size_cache_answers_as_the_font_does():
     for text in TEXTS:
-        for fnt in (drawing.font(13), drawing.font(18, True)):
-            left, top, right, bottom = fnt.getbbox(text)
-            assert drawing.text_size(text, fnt) == (round(right - left), round(bottom - top))
-            assert drawing.text_size(text, fnt) == drawing.text_size(text, fnt)
+        for size, bold in ((13, False), (18, True)):
+            left, top, right, bottom = drawing.font(size, bold).getbbox(text)
+            assert drawing.text_size(text, size, bold) == (round(right - left), round(bottom - top))
+            assert drawing.text_size(text, size, bold) == drawing.text_size(text, size, bold)
+
+
+@pytest.mark.parametrize("size,bold", [(11, False), (13, False), (14, False), (15, True), (17, True), (24, True)])
+def test_glyph_sets_measure_and_rasterise_strings_as_pillow_does(size, bold):
+    """Boxes and bitmaps put together from glyphs are Pillow's, for any string, anchor and kerning (or left to
+    Pillow); the strings hold every printable ASCII character, spaces between and around, and a few others."""
+    rng = random.Random(size * 2 + bold)
+    chars = string.printable[:95] + "  πé€—"
+    texts = [*TEXTS, " ", "  ", "_", "_ _", ". .", "AVAVAVAVAVAVAVAVAV", "To To To", "Ty.Ty.Ty.Ty.Ty."]
+    texts += ["".join(rng.choice(chars) for _ in range(rng.randint(1, 16))) for _ in range(400)]
+    glyphs = GlyphSet(drawing.font(size, bold), drawing._mask_font(size, bold))
+    composed = 0
+    for text in texts:
+        for anchor in rng.sample([*ANCHORS, "ra", "md", "rd", "rt", "lt", "ms"], 3):
+            box = glyphs.box(text, anchor)
+            assert box in (None, drawing.font(size, bold).getbbox(text, anchor=anchor)), (text, anchor)
+            mask = glyphs.mask(text, anchor)
+            if mask is not None:
+                composed += 1
+                bitmap, offset = drawing._mask_font(size, bold).getmask2(text, "1", anchor=anchor, ink=1,
+                                                                         start=(0, 0))
+                assert mask[1:] == offset and mask[0].size == bitmap.size, (text, anchor)
+                assert Image.Image()._new(mask[0]).tobytes() == Image.Image()._new(bitmap).tobytes(), (text, anchor)
+    assert composed > len(texts) * 2  # almost every string is put together from glyphs
 
 
 

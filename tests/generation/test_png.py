@@ -137,3 +137,20 @@ def test_an_image_without_pixels_is_refused(size):
     image.putpalette([0, 0, 0, 255, 255, 255])
     with pytest.raises(ValueError, match="at least one pixel"):
         drawing.encode_palette_png(image)
+
+
+def test_a_canvas_is_encoded_as_the_same_pixels_not_drawn_on_one():
+    """A canvas drawn on with colours only needs no scan for its highest index; one drawn with a raw index does."""
+    image, draw = drawing.canvas(30, 20, (1, 2, 3))
+    for k, colour in enumerate([drawing.COLOURS["red"], (9, 9, 9), (7, 7, 7), drawing.GRID]):
+        draw.line((0, k * 4, 29, 19 - k), fill=colour, width=2)
+    drawing.put_text(image, (2, 2), "Ab", 11)
+    drawing.draw_shape(draw, "star", 15, 10, 8, drawing.COLOURS["blue"])  # a wide outline: Pillow draws a mask
+    assert drawing.encode_png(image) == drawing.encode_png(image.copy())  # the copy is no canvas: it is scanned
+    assert drawing._COLOURS_ONLY.get(id(image)) is image
+    draw.point((5, 5), fill=40)  # an index past the palette's 17 entries
+    assert drawing._COLOURS_ONLY.get(id(image)) is None
+    data = drawing.encode_png(image)
+    assert data == drawing.encode_png(image.copy())
+    assert struct.unpack(">IIBBBBB", chunks(data)[0][1])[2] == 8
+    assert decoded(data).tobytes() == image.tobytes()

@@ -19,6 +19,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from generator.generation.sources.glyphs import GlyphSet
+
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 
 # Names a reader would use for each colour; the hues are far apart so that no two can be confused.
@@ -66,14 +68,20 @@ def _mask_font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return font.__wrapped__(size, bold)
 
 
-@lru_cache(maxsize=16384)
-def text_size(text: str, fnt: ImageFont.FreeTypeFont) -> tuple[int, int]:
-    """Return (width, height) of ``text`` drawn with ``fnt``.
+@lru_cache(maxsize=64)
+def _glyphs(size: int, bold: bool = False) -> GlyphSet:
+    """The glyphs of :func:`font` (to measure) and :func:`_mask_font` (to draw), read once per process."""
+    return GlyphSet(font(size, bold), _mask_font(size, bold))
 
-    Cached: the families check that labels fit every time they draw a scene, and labels come from short lists
-    (``fnt`` is one of :func:`font`'s cached objects, so it is a stable key).
+
+@lru_cache(maxsize=16384)
+def text_size(text: str, size: int, bold: bool = False) -> tuple[int, int]:
+    """Return (width, height) of ``text`` drawn with ``font(size, bold)``.
+
+    Cached: the families check that labels fit every time they draw a scene, and labels come from short lists.
     """
-    left, top, right, bottom = fnt.getbbox(text)
+    box = _glyphs(size, bold).box(text, "la") or font(size, bold).getbbox(text)
+    left, top, right, bottom = box
     return round(right - left), round(bottom - top)
 
 
@@ -102,8 +110,18 @@ class PaletteDraw(ImageDraw.ImageDraw):
         if (ink is None or type(ink) is tuple) and (fill is None or type(fill) is tuple) \
                 and not (ink is None and fill is None):
             return (None if ink is None else self.ink_of(ink)), (None if fill is None else self.ink_of(fill))
+        # a raw index past the palette, or the default ink, breaks the PNG writer's shortcut (Pillow hands itself
+        # index 1 to draw a wide outline's mask, which is fine)
+        entries = len(self._image.palette.palette) // 3 if self._image.palette else 0
+        inks = [v for v in (ink, fill) if v is not None]
+        if not inks or not all(type(v) is int and 0 <= v < entries for v in inks):
+            _COLOURS_ONLY.pop(id(self._image), None)
         return super()._getink(ink, fill)
 
+
+# The canvases drawn on with RGB colours only, by the image's id (images are unhashable): each of their pixels is
+# the index of a colour in their palette, which spares the PNG writer a scan. An entry lives as long as its image.
+_COLOURS_ONLY: weakref.WeakValueDictionary[int, Image.Image] = weakref.WeakValueDictionary()
 
 # The drawing context of each live canvas, by the image's id (images are unhashable); a context holds its image,
 # so an entry lives exactly as long as both do.
@@ -113,7 +131,9 @@ _DRAWS: weakref.WeakValueDictionary[int, PaletteDraw] = weakref.WeakValueDiction
 def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tuple[Image.Image, PaletteDraw]:
     """Return a new palette-mode image filled with ``colour`` and a drawing context that accepts RGB tuples.
 
-    Text in palette mode is drawn without anti-aliasing: crisp, hinted glyphs that stay legible at 11 px.
+    Text in palette mode is drawn without anti-aliasing: crisp, hinted glyphs that stay legible at 11 px. Draw on
+    a canvas through its context and the helpers here only (the PNG writer counts on its pixels being palette
+    indices of the colours drawn with, unless the context was handed something else).
     """
     palette = list(BASE_PALETTE)
     if colour not in palette:
@@ -121,6 +141,7 @@ def canvas(width: int, height: int, colour: tuple[int, int, int] = WHITE) -> tup
     image = Image.new("P", (width, height), palette.index(colour))
     image.putpalette([channel for rgb in palette for channel in rgb])
     draw = _DRAWS[id(image)] = PaletteDraw(image)
+    _COLOURS_ONLY[id(image)] = image
     return image, draw
 
 
@@ -141,13 +162,20 @@ def _text_mask(text: str, size: int, bold: bool, anchor: str, stroke: int = 0) -
     text that falls inside the box ``getbbox`` reports. Usually the bitmap lies within that box and is used as
     ``ImageDraw.text`` uses it (``getmask2``, then ``draw_bitmap``: a monochrome bitmap holds only 0 and 255, so
     stamping it inks exactly its set pixels); a bitmap that reaches past the box (a stroke, which is anti-aliased,
-    or a glyph beyond the last advance) is drawn onto a 1-bit image of the box instead.
+    or a glyph beyond the last advance) is drawn onto a 1-bit image of the box instead. The box and the bitmap of
+    a text without a stroke are put together from the glyphs' (see :mod:`~generator.generation.sources.glyphs`).
     """
-    fnt = font(size, bold)
-    left, top, right, bottom = fnt.getbbox(text, anchor=anchor, stroke_width=stroke)
-    left, top, right, bottom = round(left), round(top), round(right), round(bottom)
-    bitmap, (x, y) = _mask_font(size, bold).getmask2(text, "1", stroke_width=stroke, anchor=anchor, ink=1,
-                                                     start=(0, 0), stroke_filled=True)
+    glyphs = None if stroke else _glyphs(size, bold)  # a stroke is left to Pillow
+    box: tuple[float, float, float, float] | None = glyphs.box(text, anchor) if glyphs else None
+    if box is None:
+        box = font(size, bold).getbbox(text, anchor=anchor, stroke_width=stroke)
+    left, top, right, bottom = (round(v) for v in box)
+    composed = glyphs.mask(text, anchor) if glyphs else None
+    if composed is None:
+        bitmap, (x, y) = _mask_font(size, bold).getmask2(text, "1", stroke_width=stroke, anchor=anchor, ink=1,
+                                                         start=(0, 0), stroke_filled=True)
+    else:
+        bitmap, x, y = composed
     width, height = bitmap.size
     if not stroke and left <= x and top <= y and x + width <= right and y + height <= bottom:
         return bitmap, x, y
@@ -288,8 +316,10 @@ def encode_palette_png(image: Image.Image) -> bytes:
     # image can hold none (``Image.new("P")``) or fewer than its highest index, and PNG forbids both; the missing
     # entries are black, as Pillow shows them. The bit depth must hold the highest index too, or packing would cut it.
     palette = bytes(image.getpalette("RGB") or ())
-    pixels = image.tobytes()
-    highest = int(np.frombuffer(pixels, np.uint8).max(initial=0))  # a tenth of the cost of getextrema
+    if _COLOURS_ONLY.get(id(image)) is image:
+        highest = 0  # a canvas drawn on with colours only: each pixel is the index of a colour in its palette
+    else:
+        highest = int(np.frombuffer(image.tobytes(), np.uint8).max(initial=0))  # a tenth of the cost of getextrema
     colours = max(1, min(256, len(palette) // 3), highest + 1)
     palette = palette[:3 * colours].ljust(3 * colours, b"\0")
     bits = 1 if colours <= 2 else 2 if colours <= 4 else 4 if colours <= 16 else 8

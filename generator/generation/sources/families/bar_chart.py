@@ -56,11 +56,10 @@ class BarChart(Family):
         if not spec["show_values"] and any(v % spec["step"] for v in values):
             issues.append("an unlabelled value is not on a gridline")
         slot = (WIDTH - LEFT - RIGHT) / len(values)
-        fnt = drawing.font(spec["font_size"])
         for label in spec["labels"]:
-            if drawing.text_size(label, fnt)[0] > slot - 4:
+            if drawing.text_size(label, spec["font_size"])[0] > slot - 4:
                 issues.append(f"label {label!r} does not fit under its bar")
-        if drawing.text_size(spec["title"], drawing.font(18, True))[0] > WIDTH - 20:
+        if drawing.text_size(spec["title"], 18, True)[0] > WIDTH - 20:
             issues.append("title too wide")
         return issues
 

@@ -73,10 +73,9 @@ class PieChart(Family):
             issues.append("two shares are too close to tell apart")
         if values[0] < 5:
             issues.append("a slice is too thin to see")
-        fnt = drawing.font(14)
         for label, value in zip(spec["labels"], spec["values"], strict=True):
             text = f"{label} {value}%" if spec["show_values"] else label
-            if LEGEND_X + 26 + drawing.text_size(text, fnt)[0] > WIDTH - 6:
+            if LEGEND_X + 26 + drawing.text_size(text, 14)[0] > WIDTH - 6:
                 issues.append(f"legend entry {text!r} is cut off")
         return issues
 

@@ -76,9 +76,9 @@ class Receipt(Family):
 
     def problems(self, spec: dict[str, Any]) -> list[str]:
         issues = []
-        if drawing.text_size(spec["store"], drawing.font(17, True))[0] > TEXT_RIGHT - TEXT_LEFT:
+        if drawing.text_size(spec["store"], 17, True)[0] > TEXT_RIGHT - TEXT_LEFT:
             issues.append("store name does not fit")
-        if drawing.text_size(spec["city"], drawing.font(13))[0] > TEXT_RIGHT - TEXT_LEFT:
+        if drawing.text_size(spec["city"], 13)[0] > TEXT_RIGHT - TEXT_LEFT:
             issues.append("town does not fit")
         names = [item["name"] for item in spec["items"]]
         if len(set(names)) != len(names):
