@@ -368,11 +368,15 @@ def generate(out_dir: str | os.PathLike, configs: Sequence[GenConfig], run: Gene
     tasks = shard_tasks(configs, run, rows_per_shard=rows_per_shard)
     default = configs[0].name
     guard = contextlib.ExitStack()
-    guard.enter_context(_fewer_collections())
-    if not remote:
-        guard.enter_context(output_lock(out_dir))  # a second run to the same folder fails at start, in one line
-        recover_leftovers(target)  # what a killed run left beside the folder is restored or swept, with a note
-        prepare_target(out_dir, overwrite=overwrite)  # again: a restored dataset is not replaced without --overwrite
+    try:
+        guard.enter_context(_fewer_collections())
+        if not remote:
+            guard.enter_context(output_lock(out_dir))  # a second run to the same folder fails at start, in one line
+            recover_leftovers(target)  # what a killed run left beside the folder is restored or swept, with a note
+            prepare_target(out_dir, overwrite=overwrite)  # again: a restored dataset is not replaced without --overwrite
+    except BaseException:
+        guard.close()  # a run that fails before it starts leaves no lock behind and the collector as it was
+        raise
     with guard:
         if remote:
             # Checked here, after the cheap checks: creating it makes a local folder for the folder files.

@@ -221,3 +221,17 @@ def test_reference_doc_is_up_to_date() -> None:
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "instructions.md"
     assert doc.read_text(encoding="utf-8") == catalogue_markdown(), "run: mmmtif instructions --markdown > docs/instructions.md"
+
+
+@pytest.mark.parametrize("relation", ["at_most", "at_least", "exactly"])
+@pytest.mark.parametrize("text", ["One two three. One two three four five.", "One two three. Four five six.",
+                                  "A b c d e. A b. A b c."])
+def test_words_per_sentence_fails_exactly_when_some_sentence_breaks_the_bound(relation, text):
+    """The shortcut through the extreme count gives the verdict of checking every sentence, for any relation
+    ``check_text`` is handed (``exactly`` is not one this type accepts, but the checker must not guess)."""
+    from generator.core import text as textmod
+    from generator.core.instructions.types.length import compare
+
+    counts = textmod.sentence_word_counts(text)
+    verdict = get_type("length:words_per_sentence").check_text({"relation": relation, "n": 3}, text)
+    assert verdict.ok == all(compare(count, relation, 3) for count in counts), verdict.reason

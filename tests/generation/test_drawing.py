@@ -148,3 +148,10 @@ def test_stamped_stencils_match_the_shapes_drawn():
         shape(drawing.PaletteDraw(expected), (90, 30, 200))
         drawing.stamp(actual, drawing.stencil(actual.size, functools.partial(shape, ink=255)), (90, 30, 200))
         assert same_image(actual, expected)
+
+
+def test_a_label_too_large_for_pillow_is_refused_as_pillow_refuses_it():
+    """Text assembled from glyphs goes through Pillow's guard against huge bitmaps, as drawn text always did."""
+    image, _ = drawing.canvas(10, 10)
+    with pytest.raises(Image.DecompressionBombError):
+        drawing.put_text(image, (0, 0), "1" * 10000, 200, bold=True)

@@ -137,6 +137,34 @@ def test_generation_leaves_the_garbage_collector_as_it_was(tmp_path) -> None:
     assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
 
 
+
+def test_a_run_refused_at_its_start_leaves_the_garbage_collector_and_the_lock_as_they_were(tmp_path) -> None:
+    """Another run holds the output: the refused run must neither keep the collector's generation settings (a
+    caller may keep the exception, and with it the frame) nor its lock."""
+    import fcntl
+    import gc
+    import os
+
+    from generator.common.errors import UserError
+    from generator.generation.pipeline import GenerationRun, generate
+    from generator.generation.variants import get_variant
+
+    out = tmp_path / "one"
+    configs = [get_variant("mmmt-if").replace(turns=2)]
+    run = GenerationRun(seed=5, splits={"test": 1})
+    before = gc.get_threshold(), gc.get_freeze_count()
+    holder = os.open(tmp_path / ".one.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(UserError) as refused:
+            generate(out, configs, run, quiet=True)
+        assert (gc.get_threshold(), gc.get_freeze_count()) == before, refused.value
+    finally:
+        os.close(holder)
+    generate(out, configs, run, quiet=True)  # the refused run took no lock
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
 def test_card_and_manifest_carry_per_preset_statistics(all_presets) -> None:
     manifest = json.loads((all_presets / "manifest.json").read_text())
     extra = {name: info.get("extra_stats", {}) for name, info in manifest["configs"].items()}

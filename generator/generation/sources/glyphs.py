@@ -172,6 +172,9 @@ class GlyphSet:
                 top = max(top, ink.top)
         if bound > top:
             return None
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit is not None and width * height > limit:
+            return None  # Pillow's own drawing warns about such a bitmap, or refuses it (a decompression bomb guard)
         bitmap = Image.core.fill("L", (width, height), 0)
         draw = Image.core.draw(bitmap, 0)
         for ink, pen in zip(inks, pens, strict=True):

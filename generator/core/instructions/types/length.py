@@ -137,11 +137,15 @@ class WordsPerSentence(InstructionType):
         if not counts:
             return Verdict(False, "no sentence")
         relation, n = kwargs["relation"], kwargs["n"]
-        # The extreme count decides; only a failing text is searched for its first offending sentence.
-        if not compare(max(counts) if relation == "at_most" else min(counts), relation, n):
-            index, count = next((index, count) for index, count in enumerate(counts, 1)
-                                if not compare(count, relation, n))
-            return Verdict(False, f"sentence {index} has {count} words, need {relation_text(relation)} {n}")
+        # For a bound one way the extreme count decides, and only a failing text is searched for its first
+        # offending sentence; any other relation looks at every sentence.
+        extreme = {"at_most": max, "at_least": min}.get(relation)
+        if extreme is None or not compare(extreme(counts), relation, n):
+            failing = next(((index, count) for index, count in enumerate(counts, 1)
+                            if not compare(count, relation, n)), None)
+            if failing is not None:
+                index, count = failing
+                return Verdict(False, f"sentence {index} has {count} words, need {relation_text(relation)} {n}")
         return Verdict(True, f"all {len(counts)} sentences have {relation_text(relation)} {n} words")
 
     def contribute(self, kwargs: Mapping[str, Any], req: Requirements) -> None:
